@@ -1,0 +1,38 @@
+//! gavel's deterministic tensor runtime.
+//!
+//! A job spec ([`JobSpec`], TOML) compiles to a [`Program`]: fixed tensor slots of
+//! Q16.16 integers and a step body of operators, each writing one slot. Two
+//! backends run programs and agree bit for bit: [`CpuBackend`], the reference, and
+//! [`GpuBackend`], WGSL kernels on any wgpu adapter (native `i64` where the adapter
+//! has it, an emulated 32-bit-pair path where it does not). The integer semantics
+//! of every operator are in `docs/numerics.md`; [`numerics`] is their Rust statement.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use gavel_executor::{Backend, CpuBackend, JobSpec, Memory};
+//!
+//! let job = gavel_executor::JobSpec::load("examples/digits.toml".as_ref())?.compile()?;
+//! let program = Arc::new(job.program);
+//! let mut cpu = CpuBackend::new(program.clone(), Memory::initial(&program, &job.inputs)?);
+//! for step in 0..program.steps {
+//!     cpu.run_step(step)?;
+//! }
+//! # Ok::<(), gavel_executor::Error>(())
+//! ```
+
+mod backend;
+mod cpu;
+mod error;
+mod gpu;
+mod hash;
+mod memory;
+pub mod numerics;
+mod program;
+
+pub use backend::Backend;
+pub use cpu::{CpuBackend, argmax, execute_op};
+pub use error::{Error, GpuError, InputError, ProgramError, Result, SpecError};
+pub use gpu::{GpuBackend, GpuContext, GpuOptions, Int64Mode};
+pub use hash::{Hash32, ParseHashError};
+pub use memory::{Inputs, Memory};
+pub use program::{MAX_REDUCE, MAX_SLOT_ELEMENTS, MatMulDims, Op, PROGRAM_VERSION, Program, Slot, SlotId, SlotKind};
