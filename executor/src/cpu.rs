@@ -87,9 +87,7 @@ pub fn execute_op(program: &Program, op: &Op, step: u64, mem: &Memory) -> Vec<i3
             }
             res
         }
-        Op::MatMul { a, b, trans_a, trans_b, k_chunk, .. } => {
-            matmul(program, mem, a, b, trans_a, trans_b, k_chunk)
-        }
+        Op::MatMul { a, b, trans_a, trans_b, k_chunk, .. } => matmul(program, mem, a, b, trans_a, trans_b, k_chunk),
         Op::SumRows { a, .. } => {
             let sa = shape(a);
             let rows = sa[0] as usize;
@@ -107,9 +105,7 @@ pub fn execute_op(program: &Program, op: &Op, step: u64, mem: &Memory) -> Vec<i3
         }
         Op::Scale { a, factor, .. } => mem.slot(a).iter().map(|&v| fx_mul(v, factor)).collect(),
         Op::Relu { a, .. } => mem.slot(a).iter().map(|&v| v.max(0)).collect(),
-        Op::ReluGrad { pre, grad, .. } => {
-            zip_map(mem.slot(pre), mem.slot(grad), |p, g| if p > 0 { g } else { 0 })
-        }
+        Op::ReluGrad { pre, grad, .. } => zip_map(mem.slot(pre), mem.slot(grad), |p, g| if p > 0 { g } else { 0 }),
         Op::Transpose { a, .. } => {
             let (r, c) = (shape(a)[0] as usize, shape(a)[1] as usize);
             let src = mem.slot(a);
@@ -132,9 +128,7 @@ pub fn execute_op(program: &Program, op: &Op, step: u64, mem: &Memory) -> Vec<i3
             let (x, y) = (mem.slot(logits), mem.slot(labels));
             map_indices(x.len() / n, |r| numerics::xent_row(&x[r * n..][..n], &y[r * n..][..n]))
         }
-        Op::Sgd { param, grad, lr, .. } => {
-            zip_map(mem.slot(param), mem.slot(grad), |p, g| sub_sat(p, fx_mul(lr, g)))
-        }
+        Op::Sgd { param, grad, lr, .. } => zip_map(mem.slot(param), mem.slot(grad), |p, g| sub_sat(p, fx_mul(lr, g))),
         Op::Argmax { a, .. } => {
             let n = shape(a)[1] as usize;
             let x = mem.slot(a);
@@ -163,11 +157,7 @@ fn zip_map(a: &[i32], b: &[i32], f: impl Fn(i32, i32) -> i32 + Sync + Send) -> V
 }
 
 fn map_indices(n: usize, f: impl Fn(usize) -> i32 + Sync + Send) -> Vec<i32> {
-    if n < PAR_MIN {
-        (0..n).map(f).collect()
-    } else {
-        (0..n).into_par_iter().map(f).collect()
-    }
+    if n < PAR_MIN { (0..n).map(f).collect() } else { (0..n).into_par_iter().map(f).collect() }
 }
 
 fn rows_map(x: &[i32], n: usize, f: impl Fn(&[i32], &mut [i32]) + Sync + Send) -> Vec<i32> {

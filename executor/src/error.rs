@@ -70,7 +70,9 @@ pub enum SpecError {
         msg: String,
     },
     /// The data set file's hash is not the one the spec names.
-    #[error("job spec field `dataset.hash`: file {path} has keccak256 {actual}, the spec says {expected}; the file changed or the hash is wrong")]
+    #[error(
+        "job spec field `dataset.hash`: file {path} has keccak256 {actual}, the spec says {expected}; the file changed or the hash is wrong"
+    )]
     DatasetHash {
         /// The data set file.
         path: PathBuf,

@@ -21,18 +21,31 @@
 //! ```
 
 mod backend;
+mod checkpoint;
 mod cpu;
+pub mod dataset;
 mod error;
 mod gpu;
 mod hash;
 mod memory;
+mod model;
 pub mod numerics;
 mod program;
+pub mod reference;
+mod rng;
+mod spec;
+mod train;
 
 pub use backend::Backend;
+pub use checkpoint::Checkpoint;
 pub use cpu::{CpuBackend, argmax, execute_op};
+pub use dataset::{Dataset, DatasetFormat, Normalize, Standardizer};
 pub use error::{Error, GpuError, InputError, ProgramError, Result, SpecError};
 pub use gpu::{GpuBackend, GpuContext, GpuOptions, Int64Mode};
 pub use hash::{Hash32, ParseHashError};
 pub use memory::{Inputs, Memory};
+pub use model::{CompiledJob, K_CHUNK, LayerSlots, ProgramBuilder, inference_program};
 pub use program::{MAX_REDUCE, MAX_SLOT_ELEMENTS, MatMulDims, Op, PROGRAM_VERSION, Program, Slot, SlotId, SlotKind};
+pub use rng::SplitMix64;
+pub use spec::{Activation, DatasetSection, JobSection, JobSpec, MAX_LAYER_WIDTH, ModelSection, TrainSection};
+pub use train::{Accuracy, BackendChoice, Progress, TrainOptions, TrainReport, evaluate, load_params, train};

@@ -67,9 +67,8 @@ impl Memory {
             let values = match hash {
                 None => Arc::new(vec![0; slot.len()]),
                 Some(hash) => {
-                    let t = inputs
-                        .get(hash)
-                        .ok_or_else(|| InputError::Missing { slot: slot.name.clone(), hash: *hash })?;
+                    let t =
+                        inputs.get(hash).ok_or_else(|| InputError::Missing { slot: slot.name.clone(), hash: *hash })?;
                     if t.len() != slot.len() {
                         return Err(InputError::Length {
                             slot: slot.name.clone(),

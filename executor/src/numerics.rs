@@ -21,16 +21,8 @@ pub const EXP_CUTOFF: i32 = -(24 << FRAC_BITS);
 
 /// Taylor coefficients of `2^f = sum (ln 2)^k / k! * f^k` for `k = 0..=7`, each
 /// `round(c_k * 2^28)`.
-pub const EXP2_POLY_Q28: [i32; 8] = [
-    268_435_456,
-    186_065_279,
-    64_485_312,
-    14_899_271,
-    2_581_847,
-    357_920,
-    41_349,
-    4_094,
-];
+pub const EXP2_POLY_Q28: [i32; 8] =
+    [268_435_456, 186_065_279, 64_485_312, 14_899_271, 2_581_847, 357_920, 41_349, 4_094];
 
 /// Clamps a wide value into `i32` (saturation).
 #[inline]
@@ -57,11 +49,7 @@ pub fn shr_round_even(x: i64, s: u32) -> i64 {
     let q = x >> s;
     let r = (x as u64) & ((1u64 << s) - 1);
     let half = 1u64 << (s - 1);
-    if r > half || (r == half && (q & 1) == 1) {
-        q + 1
-    } else {
-        q
-    }
+    if r > half || (r == half && (q & 1) == 1) { q + 1 } else { q }
 }
 
 /// Saturating addition.
@@ -174,11 +162,7 @@ pub fn xent_row(x: &[i32], y: &[i32]) -> i32 {
 /// saturating. Used only when compiling a job spec, never inside an operator.
 pub fn fx_from_f64(v: f64) -> i32 {
     let scaled = (v * ONE as f64).round();
-    if scaled.is_nan() {
-        0
-    } else {
-        scaled.clamp(i32::MIN as f64, i32::MAX as f64) as i32
-    }
+    if scaled.is_nan() { 0 } else { scaled.clamp(i32::MIN as f64, i32::MAX as f64) as i32 }
 }
 
 /// Converts Q16.16 to `f64` (exact). For reports and the float reference only.

@@ -261,10 +261,7 @@ impl Op {
     pub fn inputs(&self) -> Vec<SlotId> {
         match *self {
             Op::Gather { table, index, .. } => vec![table, index],
-            Op::MatMul { a, b, .. }
-            | Op::Add { a, b, .. }
-            | Op::Sub { a, b, .. }
-            | Op::Mul { a, b, .. } => vec![a, b],
+            Op::MatMul { a, b, .. } | Op::Add { a, b, .. } | Op::Sub { a, b, .. } | Op::Mul { a, b, .. } => vec![a, b],
             Op::AddBias { a, bias, .. } => vec![a, bias],
             Op::SumRows { a, .. }
             | Op::Scale { a, .. }
@@ -402,11 +399,7 @@ impl Program {
             }
         };
         let rank = |id: SlotId, r: usize| {
-            if s(id).len() == r {
-                Ok(())
-            } else {
-                Err(format!("`{}` {:?} must have rank {r}", name(id), s(id)))
-            }
+            if s(id).len() == r { Ok(()) } else { Err(format!("`{}` {:?} must have rank {r}", name(id), s(id))) }
         };
         let row_len = |id: SlotId| {
             let n = *s(id).last().unwrap_or(&0);
@@ -437,7 +430,12 @@ impl Program {
                 let d = self.matmul_dims(a, b, trans_a, trans_b, k_chunk);
                 let kb = if trans_b { s(b)[1] } else { s(b)[0] };
                 if kb != d.k {
-                    return Err(format!("inner dimensions differ: {} (from `{}`) vs {kb} (from `{}`)", d.k, name(a), name(b)));
+                    return Err(format!(
+                        "inner dimensions differ: {} (from `{}`) vs {kb} (from `{}`)",
+                        d.k,
+                        name(a),
+                        name(b)
+                    ));
                 }
                 let want = if d.chunks == 1 { vec![d.m, d.n] } else { vec![d.chunks, d.m, d.n] };
                 if s(out) != want {

@@ -1,0 +1,172 @@
+//! `gavel run`: train a job spec and report loss and held-out accuracy.
+
+use std::{path::PathBuf, time::Instant};
+
+use anyhow::Context;
+use gavel_executor::{
+    BackendChoice, Checkpoint, GpuContext, GpuOptions, Int64Mode, JobSpec, Memory, TrainOptions, evaluate,
+    numerics::fx_to_f64, reference::FloatModel, train,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::output::Output;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The job spec (TOML).
+    spec: PathBuf,
+    /// Where to run: the CPU reference, a GPU through wgpu, or a GPU when one is found.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    backend: Backend,
+    /// How the GPU kernels do 64-bit arithmetic (results are identical either way).
+    #[arg(long, value_enum, default_value_t = Int64::Auto)]
+    int64: Int64,
+    /// Folder for checkpoints, the final model and `summary.json`.
+    #[arg(long, default_value = "runs/latest")]
+    out: PathBuf,
+    /// Also train the same model in `f32` and report its accuracy for comparison.
+    #[arg(long)]
+    compare_f32: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Int64 {
+    Auto,
+    Native,
+    Emulated,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    job: String,
+    backend: String,
+    steps: u64,
+    seconds: f64,
+    steps_per_second: f64,
+    final_loss: f64,
+    test_correct: usize,
+    test_total: usize,
+    test_accuracy: f64,
+    f32_test_accuracy: Option<f64>,
+    program_hash: String,
+    final_memory_digest: String,
+    checkpoints: Vec<PathBuf>,
+    model: PathBuf,
+}
+
+pub(crate) fn run(args: Args, out: &Output) -> anyhow::Result<()> {
+    let spec = JobSpec::load(&args.spec)?;
+    let job = spec.compile().with_context(|| format!("compiling {}", args.spec.display()))?;
+    let choice = open_backend(args.backend, args.int64, out)?;
+    let program = std::sync::Arc::new(job.program.clone());
+    let memory = Memory::initial(&program, &job.inputs)?;
+    let mut backend = choice.open(program.clone(), memory)?;
+    let backend_name = backend.describe();
+    out.note(format!(
+        "gavel run: `{}` on {backend_name}: {} steps, layers {:?}, batch {}, {} train / {} test samples",
+        spec.job.name,
+        program.steps,
+        spec.model.layers,
+        spec.train.batch_size,
+        job.train.len(),
+        job.test.len()
+    ));
+
+    let bar = if out.is_json() { ProgressBar::hidden() } else { ProgressBar::new(program.steps) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:32} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}")
+            .expect("static template"),
+    );
+    let options = TrainOptions { checkpoint_dir: Some(args.out.clone()), loss_every: 10 };
+    let started = Instant::now();
+    let report = train(&job, backend.as_mut(), &options, |p| {
+        bar.set_position(p.step);
+        if let Some(loss) = p.loss {
+            bar.set_message(format!("loss {:.4}", fx_to_f64(loss)));
+        }
+    })?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+
+    let accuracy = evaluate(&choice, &spec.model.layers, &report.params, &job.test)?;
+    let f32_accuracy = args.compare_f32.then(|| {
+        let mut model = FloatModel::from_job(&job);
+        model.train(&job);
+        model.accuracy(&job.test)
+    });
+    let model = args.out.join("model.ckpt");
+    // Read back what was written, so a bad disk shows up now rather than later.
+    Checkpoint::read(&model)?;
+    let summary = Summary {
+        job: spec.job.name.clone(),
+        backend: backend_name,
+        steps: program.steps,
+        seconds,
+        steps_per_second: program.steps as f64 / seconds.max(1e-9),
+        final_loss: fx_to_f64(report.final_loss),
+        test_correct: accuracy.correct,
+        test_total: accuracy.total,
+        test_accuracy: accuracy.ratio(),
+        f32_test_accuracy: f32_accuracy,
+        program_hash: program.hash().to_string(),
+        final_memory_digest: report.final_digest.to_string(),
+        checkpoints: report.checkpoints.clone(),
+        model: model.clone(),
+    };
+    let path = args.out.join("summary.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&summary)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    out.result(&summary, || {
+        let mut s = format!(
+            "trained {} steps in {:.1} s ({:.0} steps/s) on {}\n\
+             final loss       {:.4}\n\
+             test accuracy    {:.2}% ({}/{})",
+            summary.steps,
+            summary.seconds,
+            summary.steps_per_second,
+            summary.backend,
+            summary.final_loss,
+            100.0 * summary.test_accuracy,
+            summary.test_correct,
+            summary.test_total,
+        );
+        if let Some(f) = summary.f32_test_accuracy {
+            s += &format!("\nf32 reference    {:.2}%", 100.0 * f);
+        }
+        s += &format!(
+            "\nprogram          {}\nfinal memory     {}\nmodel            {}",
+            summary.program_hash,
+            summary.final_memory_digest,
+            summary.model.display()
+        );
+        s
+    });
+    Ok(())
+}
+
+fn open_backend(backend: Backend, int64: Int64, out: &Output) -> anyhow::Result<BackendChoice> {
+    if backend == Backend::Cpu {
+        return Ok(BackendChoice::Cpu);
+    }
+    let int64 = match int64 {
+        Int64::Auto => Int64Mode::Auto,
+        Int64::Native => Int64Mode::Native,
+        Int64::Emulated => Int64Mode::Emulated,
+    };
+    match GpuContext::new(&GpuOptions { int64 }) {
+        Ok(ctx) => Ok(BackendChoice::Gpu(ctx)),
+        Err(err) if backend == Backend::Auto => {
+            out.note(format!("no usable GPU ({err}); running on the CPU reference"));
+            Ok(BackendChoice::Cpu)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
