@@ -509,3 +509,115 @@ impl Program {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str, shape: &[u32]) -> Slot {
+        Slot { name: name.into(), shape: shape.to_vec(), kind: SlotKind::Var { init: None } }
+    }
+
+    /// `c = a x b` with `a [4, 8]`, `b [8, 3]`, plus a constant.
+    fn base() -> Program {
+        Program {
+            version: PROGRAM_VERSION,
+            slots: vec![
+                var("a", &[4, 8]),
+                var("b", &[8, 3]),
+                var("c", &[4, 3]),
+                Slot { name: "k".into(), shape: vec![4, 3], kind: SlotKind::Const { data: Hash32::of(b"k") } },
+            ],
+            ops: vec![Op::MatMul { a: 0, b: 1, out: 2, trans_a: false, trans_b: false, k_chunk: 8 }],
+            steps: 1,
+        }
+    }
+
+    fn rejects(p: Program, needle: &str) {
+        let e = p.validate().expect_err("invalid program accepted").to_string();
+        assert!(e.contains(needle), "expected `{needle}` in: {e}");
+    }
+
+    #[test]
+    fn base_is_valid_and_round_trips_json() {
+        let p = base();
+        p.validate().unwrap();
+        assert_eq!(Program::from_json(&p.to_json()).unwrap(), p);
+    }
+
+    #[test]
+    fn chunked_matmul_needs_the_chunk_axis() {
+        let mut p = base();
+        p.ops[0] = Op::MatMul { a: 0, b: 1, out: 2, trans_a: false, trans_b: false, k_chunk: 3 };
+        rejects(p.clone(), "expected [3, 4, 3]");
+        p.slots[2].shape = vec![3, 4, 3];
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn structural_errors_are_reported() {
+        let mut p = base();
+        p.version = 2;
+        rejects(p, "version 2");
+        let mut p = base();
+        p.steps = 0;
+        rejects(p, "0 steps");
+        let mut p = base();
+        p.ops.clear();
+        rejects(p, "no operators");
+        let mut p = base();
+        p.slots[1].name = "a".into();
+        rejects(p, "duplicate slot name");
+        let mut p = base();
+        p.slots[0].shape = vec![4, 0];
+        rejects(p, "non-zero");
+        let mut p = base();
+        p.slots[0].shape = vec![1 << 14, 1 << 14];
+        rejects(p, "exceeds");
+        let mut p = base();
+        p.ops[0] = Op::Relu { a: 0, out: 9 };
+        rejects(p, "slot 9 does not exist");
+        let mut p = base();
+        p.ops[0] = Op::Relu { a: 2, out: 3 };
+        rejects(p, "writes constant slot `k`");
+    }
+
+    #[test]
+    fn shape_errors_name_the_slots() {
+        let mut p = base();
+        p.ops[0] = Op::MatMul { a: 0, b: 1, out: 2, trans_a: false, trans_b: false, k_chunk: 0 };
+        rejects(p.clone(), "k_chunk 0");
+        p.ops[0] = Op::MatMul { a: 0, b: 1, out: 2, trans_a: false, trans_b: false, k_chunk: MAX_REDUCE + 1 };
+        rejects(p.clone(), "k_chunk 129");
+        p.ops[0] = Op::MatMul { a: 0, b: 1, out: 2, trans_a: true, trans_b: false, k_chunk: 8 };
+        rejects(p.clone(), "inner dimensions differ");
+        p.ops[0] = Op::Add { a: 0, b: 1, out: 2 };
+        rejects(p.clone(), "must have the same shape");
+        p.ops[0] = Op::AddBias { a: 2, bias: 0, out: 2 };
+        rejects(p.clone(), "bias `a`");
+        p.ops[0] = Op::Transpose { a: 0, out: 1 };
+        rejects(p.clone(), "expected [8, 4]");
+        let mut q = base();
+        q.slots[2].shape = vec![3, 8];
+        q.ops[0] = Op::Gather { table: 0, index: 1, out: 2 };
+        rejects(q, "must be a constant slot");
+        p.ops[0] = Op::XentLoss { logits: 2, labels: 2, out: 0 };
+        rejects(p.clone(), "expected [4]");
+        p.slots[0].shape = vec![200];
+        p.ops[0] = Op::SumRows { a: 0, out: 2 };
+        rejects(p.clone(), "more than 128");
+        p.slots[0].shape = vec![2, 200];
+        p.ops[0] = Op::Softmax { a: 0, out: 0 };
+        rejects(p, "200 elements, more than 128");
+    }
+
+    #[test]
+    fn json_with_unknown_fields_or_ops_is_rejected() {
+        let text = String::from_utf8(base().to_json()).unwrap();
+        let e = Program::from_json(text.replace("\"k_chunk\"", "\"kchunk\"").as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("kchunk"), "{e}");
+        let e = Program::from_json(text.replace("mat_mul", "conv2d").as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("conv2d"), "{e}");
+        assert!(Program::from_json(b"{").is_err());
+    }
+}
