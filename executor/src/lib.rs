@@ -35,13 +35,14 @@ pub mod reference;
 mod rng;
 mod spec;
 mod train;
+pub mod vectors;
 
 pub use backend::Backend;
 pub use checkpoint::Checkpoint;
 pub use cpu::{CpuBackend, argmax, execute_op};
 pub use dataset::{Dataset, DatasetFormat, Normalize, Standardizer};
 pub use error::{Error, GpuError, InputError, ProgramError, Result, SpecError};
-pub use gpu::{GpuBackend, GpuContext, GpuOptions, Int64Mode};
+pub use gpu::{F32MatMul, GpuBackend, GpuContext, GpuOptions, Int64Mode};
 pub use hash::{Hash32, ParseHashError};
 pub use memory::{Inputs, Memory};
 pub use model::{CompiledJob, K_CHUNK, LayerSlots, ProgramBuilder, inference_program};

@@ -2,6 +2,7 @@
 
 mod dataset;
 mod run;
+mod vectors;
 
 use clap::Subcommand;
 
@@ -21,12 +22,16 @@ pub(crate) enum Command {
     /// Content hashes of data sets.
     #[command(subcommand)]
     Dataset(dataset::Command),
+    /// Operator test vectors for the other implementations (Solidity).
+    #[command(subcommand)]
+    Vectors(vectors::Command),
 }
 
 pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => run::run(args, out),
         Command::Dataset(cmd) => dataset::run(cmd, out),
+        Command::Vectors(cmd) => vectors::run(cmd, out),
     }
 }
 

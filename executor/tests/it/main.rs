@@ -1,0 +1,10 @@
+//! Integration tests of the executor, one binary (`cargo test --test it`).
+//!
+//! `ops`: every operator's generated suite (`gavel_executor::vectors`) on the CPU
+//! reference against the GPU with native and emulated `i64`, the reference against
+//! independent exact and float math, and the committed `tests/vectors/*.json`.
+//! `train`: whole training runs, CPU against GPU at every step, the accuracy bars and
+//! the compiler's checks.
+
+mod ops;
+mod train;
