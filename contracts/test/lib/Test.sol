@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/// @title Vm
+/// @notice The subset of Foundry's cheatcode interface that gavel's tests use. Signatures
+///         are Foundry's own (the cheatcode address dispatches on their selectors).
+interface Vm {
+    /// @notice Reads a whole file (paths allowed by foundry.toml's `fs_permissions`).
+    function readFile(string calldata _path) external view returns (string memory data_);
+
+    /// @notice Decodes a JSON value at `_key` with an explicit ABI type description.
+    function parseJsonTypeArray(string calldata _json, string calldata _key, string calldata _typeDescription)
+        external
+        pure
+        returns (bytes memory abi_);
+
+    /// @notice Reads an unsigned integer at `_key`.
+    function parseJsonUint(string calldata _json, string calldata _key) external pure returns (uint256 value_);
+
+    /// @notice Reads a string at `_key`.
+    function parseJsonString(string calldata _json, string calldata _key) external pure returns (string memory value_);
+
+    /// @notice The next call must revert with exactly `_revertData`.
+    function expectRevert(bytes calldata _revertData) external;
+
+    /// @notice Discards the current fuzz input unless `_condition` holds.
+    function assume(bool _condition) external pure;
+
+    /// @notice Fails unless the two values are equal.
+    function assertEq(int256 _left, int256 _right, string calldata _error) external pure;
+
+    /// @notice Fails unless the two values are equal.
+    function assertEq(uint256 _left, uint256 _right, string calldata _error) external pure;
+
+    /// @notice Fails unless the two strings are equal.
+    function assertEq(string calldata _left, string calldata _right, string calldata _error) external pure;
+
+    /// @notice Fails unless `_left <= _right`.
+    function assertLe(int256 _left, int256 _right, string calldata _error) external pure;
+
+    /// @notice Fails unless `_left <= _right`.
+    function assertLe(uint256 _left, uint256 _right, string calldata _error) external pure;
+
+    /// @notice Fails unless `_left >= _right`.
+    function assertGe(uint256 _left, uint256 _right, string calldata _error) external pure;
+
+    /// @notice Fails unless `_condition` holds.
+    function assertTrue(bool _condition, string calldata _error) external pure;
+
+    /// @notice Decimal representation of a signed integer.
+    function toString(int256 _value) external pure returns (string memory text_);
+
+    /// @notice Decimal representation of an unsigned integer.
+    function toString(uint256 _value) external pure returns (string memory text_);
+}
+
+/// @title console
+/// @notice The two `console.log` overloads the tests print with (shown with `-vv`).
+library console {
+    /// @dev Foundry's console address.
+    address private constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
+
+    /// @notice Logs a message.
+    /// @param _message The message.
+    function log(string memory _message) internal pure {
+        _send(abi.encodeWithSignature("log(string)", _message));
+    }
+
+    /// @notice Logs a message and a number.
+    /// @param _message The message.
+    /// @param _value The number.
+    function log(string memory _message, uint256 _value) internal pure {
+        _send(abi.encodeWithSignature("log(string,uint256)", _message, _value));
+    }
+
+    /// @dev Sends a payload to the console address from a pure context (the call is a
+    ///      static call that the node intercepts; its result is ignored).
+    function _send(bytes memory _payload) private pure {
+        function(bytes memory) internal view fnIn = _sendView;
+        function(bytes memory) internal pure pureSend;
+        assembly ("memory-safe") {
+            pureSend := fnIn
+        }
+        pureSend(_payload);
+    }
+
+    /// @dev The static call behind `_send`.
+    function _sendView(bytes memory _payload) private view {
+        (bool ok,) = CONSOLE.staticcall(_payload);
+        ok;
+    }
+}
+
+/// @title Test
+/// @notice The in-repo test base (gavel does not depend on forge-std): the cheatcode
+///         handle and a few assertion helpers on top of Foundry's assertion cheatcodes.
+abstract contract Test {
+    /// @notice Marks this contract as a test suite for forge.
+    bool public IS_TEST = true;
+
+    /// @notice Foundry's cheatcode address, `address(uint160(uint256(keccak256("hevm cheat code"))))`.
+    Vm internal constant vm = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
+
+    /// @notice Fails unless two integers are equal.
+    /// @param _left The value computed.
+    /// @param _right The value expected.
+    /// @param _error The message shown on failure.
+    function assertEq(int256 _left, int256 _right, string memory _error) internal pure {
+        vm.assertEq(_left, _right, _error);
+    }
+
+    /// @notice Fails unless two unsigned integers are equal.
+    /// @param _left The value computed.
+    /// @param _right The value expected.
+    /// @param _error The message shown on failure.
+    function assertEq(uint256 _left, uint256 _right, string memory _error) internal pure {
+        vm.assertEq(_left, _right, _error);
+    }
+
+    /// @notice Fails unless a condition holds.
+    /// @param _condition The condition.
+    /// @param _error The message shown on failure.
+    function assertTrue(bool _condition, string memory _error) internal pure {
+        vm.assertTrue(_condition, _error);
+    }
+
+    /// @notice Fails unconditionally.
+    /// @param _error The message shown.
+    function fail(string memory _error) internal pure {
+        vm.assertTrue(false, _error);
+    }
+
+    /// @notice Maps a fuzzed value into `[_min, _max]` (inclusive) without discarding it.
+    /// @param _x The fuzzed value.
+    /// @param _min The lower bound.
+    /// @param _max The upper bound, at least `_min`.
+    /// @return y_ A value in the range.
+    function bound(uint256 _x, uint256 _min, uint256 _max) internal pure returns (uint256 y_) {
+        if (_max - _min == type(uint256).max) return _x;
+        y_ = _min + _x % (_max - _min + 1);
+    }
+}
