@@ -1,0 +1,398 @@
+//! Recording a run: a checkpoint root after every step, and optionally a trace store.
+//!
+//! The hashing runs on a worker thread fed through a short bounded queue, so on a
+//! machine with a spare core the commitment costs the run little more than copying
+//! the slots a step wrote. Only those slots are read and re-hashed: constants and
+//! slots no operator writes keep the roots they had at step 0.
+
+use std::{
+    collections::BTreeSet,
+    fs,
+    ops::Range,
+    path::{Path, PathBuf},
+    sync::{Arc, mpsc},
+    thread,
+};
+
+use gavel_executor::{Backend, Checkpoint, Hash32, Inputs, Memory, Program, SlotId, SlotKind};
+
+use crate::{
+    commit::{CHUNK_ELEMENTS, MemoryRoots, trace_root},
+    error::{Error, Result},
+    files::{self, Done, Manifest, RootLog},
+};
+
+/// Steps the recorder may fall behind the run before the run waits for it.
+const QUEUE: usize = 4;
+
+/// The slots one step wrote, with their new values.
+type Written = Vec<(SlotId, Vec<i32>)>;
+
+/// What a finished recording committed to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TraceSummary {
+    /// Steps recorded (`N`).
+    pub steps: u64,
+    /// The trace root: the tree over `h_0..h_N`.
+    pub trace_root: Hash32,
+    /// The final output root, `h_N` (the memory root after the last step).
+    pub output_root: Hash32,
+    /// `h_0..h_N`.
+    #[serde(skip)]
+    pub checkpoints: Vec<Hash32>,
+}
+
+/// A recording to resume: the writer, the step to run next and the memory before it.
+#[derive(Debug)]
+pub struct Resumed {
+    /// The writer, expecting `next` as its next step.
+    pub writer: TraceWriter,
+    /// The step to run next.
+    pub next: u64,
+    /// The memory before step `next` (after step `next - 1`), checked against its root.
+    pub memory: Memory,
+}
+
+/// Commits every step of a run: in memory only, or into a trace store on disk.
+#[derive(Debug)]
+pub struct TraceWriter {
+    program: Arc<Program>,
+    written: Vec<SlotId>,
+    next: u64,
+    dir: Option<PathBuf>,
+    tx: Option<mpsc::SyncSender<Written>>,
+    worker: Option<thread::JoinHandle<Result<Worker>>>,
+}
+
+impl TraceWriter {
+    /// Records roots only (no store), starting from `memory` before step 0.
+    pub fn in_memory(program: Arc<Program>, memory: Memory) -> Result<Self> {
+        let roots = MemoryRoots::new(&program, &memory)?;
+        let worker = Worker { checkpoints: vec![roots.root()], memory, roots, store: None };
+        Ok(Self::start(program, 0, None, worker))
+    }
+
+    /// Creates a trace store in `dir` (made if missing; it must not hold a store yet)
+    /// for `program` starting from its initial memory, keeping the tensors of every
+    /// `every`-th checkpoint (and of the first and last).
+    pub fn create(dir: &Path, program: Arc<Program>, inputs: &Inputs, every: u64) -> Result<Self> {
+        if every == 0 {
+            return Err(Error::Exists { dir: dir.into(), msg: "the checkpoint interval must be at least 1".into() });
+        }
+        if dir.join(files::MANIFEST).exists() {
+            return Err(Error::Exists {
+                dir: dir.into(),
+                msg: "already holds a trace store; remove it or choose another folder".into(),
+            });
+        }
+        program.validate()?;
+        let memory = Memory::initial(&program, inputs)?;
+        let roots = MemoryRoots::new(&program, &memory)?;
+        let h0 = roots.root();
+        // A folder left by an interrupted creation (no manifest) is started over.
+        for sub in [files::CHECKPOINTS, files::INPUTS] {
+            let p = dir.join(sub);
+            if p.exists() {
+                fs::remove_dir_all(&p).map_err(files::io("removing", &p))?;
+            }
+        }
+        let done = dir.join(files::DONE);
+        if done.exists() {
+            fs::remove_file(&done).map_err(files::io("removing", &done))?;
+        }
+        for sub in [files::CHECKPOINTS, files::INPUTS] {
+            let p = dir.join(sub);
+            fs::create_dir_all(&p).map_err(files::io("creating", &p))?;
+        }
+        let program_hash = program.hash();
+        files::write_atomic(&dir.join(files::PROGRAM), &program.to_json(), true)?;
+        let mut hashes: Vec<Hash32> = needed_inputs(&program);
+        hashes.sort();
+        hashes.dedup();
+        for hash in &hashes {
+            let values = inputs.get(hash).expect("Memory::initial found every input");
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            files::write_atomic(&files::input_path(dir, hash), &bytes, true)?;
+        }
+        let mut log = RootLog::create(&dir.join(files::ROOTS), &program_hash)?;
+        log.append(&h0)?;
+        let manifest = Manifest {
+            format: files::FORMAT.into(),
+            version: files::VERSION,
+            program: program_hash,
+            steps: program.steps,
+            every,
+            chunk_elements: CHUNK_ELEMENTS as u32,
+            inputs: hashes,
+        };
+        let store = Store { dir: dir.to_path_buf(), manifest: manifest.clone(), log };
+        store.write_checkpoint(&program, 0, &memory)?;
+        store.log.sync()?;
+        files::sync_dir(&dir.join(files::CHECKPOINTS))?;
+        files::write_sealed(&dir.join(files::MANIFEST), &manifest)?;
+        let worker = Worker { checkpoints: vec![h0], memory, roots, store: Some(store) };
+        Ok(Self::start(program, 0, Some(dir.to_path_buf()), worker))
+    }
+
+    /// Reopens an unfinished store (a run that stopped or was killed) at its last kept
+    /// checkpoint. Roots recorded after it are dropped and recorded again.
+    pub fn resume(dir: &Path) -> Result<Resumed> {
+        let opened = crate::store::Opened::read(dir, true)?;
+        if opened.done.is_some() {
+            return Err(Error::Exists { dir: dir.into(), msg: "holds a finished trace; nothing to resume".into() });
+        }
+        let manifest = opened.manifest.clone();
+        let recorded = opened.roots.len() as u64;
+        let Some(last) = (0..recorded).rev().find(|&s| manifest.keeps(s) && files::checkpoint_path(dir, s).exists())
+        else {
+            return Err(files::corrupt(&files::checkpoint_path(dir, 0), "missing: the store cannot be resumed"));
+        };
+        let (memory, roots) = opened.load_checkpoint(last)?;
+        // Drop what lies past the resumption point.
+        let ckpts = dir.join(files::CHECKPOINTS);
+        for entry in fs::read_dir(&ckpts).map_err(files::io("listing", &ckpts))? {
+            let path = entry.map_err(files::io("listing", &ckpts))?.path();
+            let stem = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok());
+            if stem.is_none_or(|s| s > last) || path.extension().is_some_and(|e| e == "tmp") {
+                fs::remove_file(&path).map_err(files::io("removing", &path))?;
+            }
+        }
+        let log = RootLog::reopen(&dir.join(files::ROOTS), last + 1)?;
+        let mut checkpoints = opened.roots;
+        checkpoints.truncate(last as usize + 1);
+        let program = opened.program.clone();
+        let store = Store { dir: dir.to_path_buf(), manifest, log };
+        tracing::info!(dir = %dir.display(), step = last, "resuming trace store");
+        let worker = Worker { checkpoints, memory: memory.clone(), roots, store: Some(store) };
+        Ok(Resumed { writer: Self::start(program, last, Some(dir.to_path_buf()), worker), next: last, memory })
+    }
+
+    fn start(program: Arc<Program>, next: u64, dir: Option<PathBuf>, worker: Worker) -> Self {
+        let written: BTreeSet<SlotId> = program.ops.iter().map(|op| op.output()).collect();
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let steps = program.steps;
+        let prog = program.clone();
+        let handle = thread::Builder::new()
+            .name("gavel-trace".into())
+            .spawn(move || worker.run(&prog, steps, rx))
+            .expect("spawning the trace recorder thread");
+        Self { program, written: written.into_iter().collect(), next, dir, tx: Some(tx), worker: Some(handle) }
+    }
+
+    /// The store folder, if any.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The step expected next.
+    pub fn next_step(&self) -> u64 {
+        self.next
+    }
+
+    /// Records step `step`, which `backend` has just run (steps in order, from
+    /// [`TraceWriter::next_step`]). Reads back only the slots the step body writes.
+    pub fn record_step<B: Backend + ?Sized>(&mut self, step: u64, backend: &mut B) -> Result<()> {
+        let slots = self.written.iter().map(|&id| Ok((id, backend.read_slot(id)?))).collect::<Result<Vec<_>>>()?;
+        self.record_written(step, slots)
+    }
+
+    /// Records step `step` from the values of the slots it wrote (every slot some
+    /// operator writes; others are taken as unchanged).
+    pub fn record_written(&mut self, step: u64, slots: Written) -> Result<()> {
+        if step != self.next || step >= self.program.steps {
+            return Err(Error::Inconsistent(format!(
+                "recorded step {step}, expected step {} of {}",
+                self.next, self.program.steps
+            )));
+        }
+        let tx = self.tx.as_ref().expect("present until finish");
+        if tx.send(slots).is_err() {
+            // The worker stopped on an error: report it.
+            return Err(self.join().err().unwrap_or_else(|| Error::Inconsistent("trace recorder stopped".into())));
+        }
+        self.next += 1;
+        Ok(())
+    }
+
+    fn join(&mut self) -> Result<Worker> {
+        self.tx = None;
+        let handle = self.worker.take().ok_or_else(|| Error::Inconsistent("trace recorder already stopped".into()))?;
+        handle.join().unwrap_or_else(|_| Err(Error::Inconsistent("trace recorder panicked".into())))
+    }
+
+    /// Waits for the recorder and returns the commitments. With a store, makes every
+    /// file durable and then marks the store finished. Fails if not every step of the
+    /// program was recorded.
+    pub fn finish(mut self) -> Result<TraceSummary> {
+        let worker = self.join()?;
+        let steps = self.program.steps;
+        if self.next != steps || worker.checkpoints.len() as u64 != steps + 1 {
+            return Err(Error::Inconsistent(format!("finished after {} of {steps} steps", self.next)));
+        }
+        let summary = TraceSummary {
+            steps,
+            trace_root: trace_root(&worker.checkpoints),
+            output_root: *worker.checkpoints.last().expect("h_0 at least"),
+            checkpoints: worker.checkpoints,
+        };
+        if let Some(store) = worker.store {
+            store.log.sync()?;
+            let ckpts = store.dir.join(files::CHECKPOINTS);
+            for s in (0..=steps).filter(|&s| store.manifest.keeps(s)) {
+                let p = files::checkpoint_path(&store.dir, s);
+                fs::File::open(&p).and_then(|f| f.sync_all()).map_err(files::io("syncing", &p))?;
+            }
+            files::sync_dir(&ckpts)?;
+            let done = Done { steps, trace_root: summary.trace_root, output_root: summary.output_root };
+            files::write_sealed(&store.dir.join(files::DONE), &done)?;
+        }
+        Ok(summary)
+    }
+}
+
+impl Drop for TraceWriter {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.worker.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The hashes of the inputs a program's memory starts from.
+fn needed_inputs(program: &Program) -> Vec<Hash32> {
+    program
+        .slots
+        .iter()
+        .filter_map(|s| match &s.kind {
+            SlotKind::Const { data } => Some(*data),
+            SlotKind::Var { init } => *init,
+        })
+        .collect()
+}
+
+/// An open store being written.
+#[derive(Debug)]
+struct Store {
+    dir: PathBuf,
+    manifest: Manifest,
+    log: RootLog,
+}
+
+impl Store {
+    fn write_checkpoint(&self, program: &Program, step: u64, memory: &Memory) -> Result<()> {
+        let bytes = Checkpoint::of(program, step, memory).to_bytes();
+        files::write_atomic(&files::checkpoint_path(&self.dir, step), &bytes, false)
+    }
+}
+
+/// The recorder thread's state.
+#[derive(Debug)]
+struct Worker {
+    memory: Memory,
+    roots: MemoryRoots,
+    checkpoints: Vec<Hash32>,
+    store: Option<Store>,
+}
+
+impl Worker {
+    fn run(mut self, program: &Program, steps: u64, rx: mpsc::Receiver<Written>) -> Result<Self> {
+        for slots in rx {
+            let done = self.checkpoints.len() as u64;
+            for (id, values) in slots {
+                self.roots.update(id, &values)?;
+                self.memory.set_slot(id, values);
+            }
+            let h = self.roots.root();
+            self.checkpoints.push(h);
+            if let Some(store) = &mut self.store {
+                store.log.append(&h)?;
+                if store.manifest.keeps(done) {
+                    store.write_checkpoint(program, done, &self.memory)?;
+                }
+            }
+            debug_assert!(done <= steps);
+        }
+        Ok(self)
+    }
+}
+
+/// A backend that records every step it runs into a [`TraceWriter`]: hand it to
+/// `gavel_executor::train` in place of the backend it wraps.
+///
+/// Steps may run whole ([`Backend::run_step`]) or in operator ranges that cover the
+/// step body in order; a step is recorded when its last operator has run. Writing a
+/// slot from outside the program would break the trace and is refused.
+#[derive(Debug)]
+pub struct Traced<'a, B: Backend + ?Sized> {
+    inner: &'a mut B,
+    writer: TraceWriter,
+    /// `(step, ops run)` of a step run in parts.
+    partial: Option<(u64, usize)>,
+}
+
+impl<'a, B: Backend + ?Sized> Traced<'a, B> {
+    /// Wraps `inner`, whose memory must be the one `writer` starts from.
+    pub fn new(inner: &'a mut B, writer: TraceWriter) -> Self {
+        Self { inner, writer, partial: None }
+    }
+
+    /// Finishes the recording (see [`TraceWriter::finish`]).
+    pub fn finish(self) -> Result<TraceSummary> {
+        if let Some((step, ops)) = self.partial {
+            return Err(Error::Inconsistent(format!("step {step} stopped after {ops} operators")));
+        }
+        self.writer.finish()
+    }
+
+    fn fail(&self, e: Error) -> gavel_executor::Error {
+        let path = self.writer.dir().map(Path::to_path_buf).unwrap_or_else(|| "(in memory)".into());
+        gavel_executor::Error::Io { what: "recording the trace", path, source: std::io::Error::other(e) }
+    }
+}
+
+impl<B: Backend + ?Sized> Backend for Traced<'_, B> {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn run_ops(&mut self, step: u64, ops: Range<usize>) -> gavel_executor::Result<()> {
+        let expected = match self.partial {
+            Some((s, done)) if s == step => done,
+            Some((s, done)) => {
+                return Err(self.fail(Error::Inconsistent(format!("step {s} stopped after {done} operators"))));
+            }
+            None => 0,
+        };
+        if ops.start != expected || ops.end < ops.start {
+            return Err(self.fail(Error::Inconsistent(format!(
+                "operators {ops:?} of step {step} run out of order (next is {expected})"
+            ))));
+        }
+        self.inner.run_ops(step, ops.clone())?;
+        if ops.end == self.writer.program.ops.len() {
+            self.partial = None;
+            let recorded = self.writer.record_step(step, &mut *self.inner);
+            recorded.map_err(|e| self.fail(e))
+        } else {
+            self.partial = Some((step, ops.end));
+            Ok(())
+        }
+    }
+
+    fn run_step(&mut self, step: u64) -> gavel_executor::Result<()> {
+        self.run_ops(step, 0..self.writer.program.ops.len())
+    }
+
+    fn read_slot(&mut self, id: SlotId) -> gavel_executor::Result<Vec<i32>> {
+        self.inner.read_slot(id)
+    }
+
+    fn read_memory(&mut self) -> gavel_executor::Result<Memory> {
+        self.inner.read_memory()
+    }
+
+    fn write_slot(&mut self, id: SlotId, _values: &[i32]) -> gavel_executor::Result<()> {
+        Err(self.fail(Error::Inconsistent(format!("slot {id} written from outside the program while recording"))))
+    }
+}

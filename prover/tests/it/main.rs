@@ -1,0 +1,8 @@
+//! Integration tests of the prover: one binary, one module per area.
+
+mod common;
+mod gpu;
+mod kill;
+mod proofs;
+mod props;
+mod store;
