@@ -39,15 +39,9 @@ library FixedPoint {
     /// @notice At or below this argument (`-24.0`) `expNeg` is zero.
     int32 internal constant EXP_CUTOFF = -1_572_864;
 
-    /// @dev Taylor coefficients of `2^f`, `round((ln 2)^k / k! * 2^28)` for `k = 0..7`.
-    int64 private constant C0 = 268_435_456;
-    int64 private constant C1 = 186_065_279;
-    int64 private constant C2 = 64_485_312;
-    int64 private constant C3 = 14_899_271;
-    int64 private constant C4 = 2_581_847;
-    int64 private constant C5 = 357_920;
-    int64 private constant C6 = 41_349;
-    int64 private constant C7 = 4094;
+    // The Taylor coefficients of `2^f`, `C_k = round((ln 2)^k / k! * 2^28)` for `k = 0..7`
+    // (268435456, 186065279, 64485312, 14899271, 2581847, 357920, 41349, 4094), are
+    // literals in `expNeg`'s Yul body.
 
     ////////////////////////////////////////////////////////////////
     //                      SCALAR PRIMITIVES                     //
@@ -84,23 +78,17 @@ library FixedPoint {
     }
 
     /// @notice `rshr(x, s)`: `x / 2^s` rounded to nearest, ties to even.
-    /// @dev The floor quotient is the arithmetic shift `x >> s`, the remainder the low `s`
-    ///      bits of `x`; the quotient is bumped when the remainder is above half, or equal
-    ///      to half with an odd quotient. `q + 1` cannot overflow: `q <= 2^(63 - s)`.
+    /// @dev The floor quotient is the arithmetic shift `q = x >> s`, the remainder the low
+    ///      `s` bits `r` of `x`; the quotient is bumped when `r > 2^(s-1)`, or `r == 2^(s-1)`
+    ///      and `q` is odd. `q + 1` cannot overflow: `q <= 2^(63 - s)`.
     /// @param _x The dividend.
     /// @param _s The shift, `0..62`; larger shifts revert with `ShiftOutOfRange`.
     /// @return y_ The rounded quotient.
     function rshr(int64 _x, uint256 _s) internal pure returns (int64 y_) {
         if (_s > 62) revert ShiftOutOfRange(_s);
         if (_s == 0) return _x;
-        unchecked {
-            int64 q = _x >> _s;
-            // forge-lint: disable-next-line(unsafe-typecast) two's-complement bits, as specified.
-            uint256 r = uint256(uint64(_x)) & ((uint256(1) << _s) - 1);
-            uint256 half = uint256(1) << (_s - 1);
-            if (r > half || (r == half && (q & 1) == 1)) ++q;
-            y_ = q;
-        }
+        // forge-lint: disable-next-line(unsafe-typecast) |result| <= 2^62 for s >= 1.
+        y_ = int64(_rshr(_x, _s));
     }
 
     /// @notice `add_sat(a, b)`: saturating addition.
@@ -124,42 +112,55 @@ library FixedPoint {
     /// @param _b The right factor (Q16.16).
     /// @return p_ `sat32(rshr(mul_wide(a, b), 16))`.
     function fxMul(int32 _a, int32 _b) internal pure returns (int32 p_) {
-        p_ = sat32(rshr(mulWide(_a, _b), FRAC_BITS));
+        p_ = sat32(_rshr(int256(_a) * _b, FRAC_BITS));
     }
 
     /// @notice `fx_from_acc(x)`: rescales a wrapped `int64` sum of Q32.32 products to Q16.16.
     /// @param _acc The (wrapped) accumulator.
     /// @return y_ `sat32(rshr(acc, 16))`.
     function fxFromAcc(int64 _acc) internal pure returns (int32 y_) {
-        y_ = sat32(rshr(_acc, FRAC_BITS));
+        y_ = sat32(_rshr(_acc, FRAC_BITS));
     }
 
     /// @notice `exp_neg(d)`: `e^d` in Q16.16 for `d <= 0` (a positive `d` is treated as 0).
     /// @dev `y = rshr(d * 94548, 16)` is `d * log2 e`; `y = n * 2^16 + f` with `f` in
     ///      `[0, 2^16)`; `2^(f / 2^16)` is the degree-7 Taylor polynomial in Q28 by Horner's
-    ///      rule (every intermediate below `2^30`); the result is `rshr(p, min(12 - n, 62))`.
-    ///      Above the cut-off, `y >= -2^21`, so `n >= -32` and the shift is at most 44.
+    ///      rule, `p = C_7; p = rshr(p * f, 16) + C_k` for `k = 6..0` (every intermediate
+    ///      below `2^30`); the result is `rshr(p, min(12 - n, 62))`. Above the cut-off
+    ///      `y >= -2^21`, so `n >= -32` and the final shift is in `12..44`. At `d >= 0` the
+    ///      steps give `rshr(2^28, 12) = 65536` exactly, returned directly.
+    ///      This is the hot loop of every row operator (one call per element), so the body
+    ///      is Yul over the same steps, with `rshr16(v) = (v >> 16) + (low16(v) + ((v >> 16)
+    ///      & 1) > 2^15)` (see `_rshr`). The tests compare it with a line-by-line Solidity
+    ///      transcription of numerics.rs over the whole domain.
     /// @param _d The exponent (Q16.16).
     /// @return e_ `e^min(d, 0)` in Q16.16, in `[0, 65536]`; 0 at or below `-24.0`.
     function expNeg(int32 _d) internal pure returns (int32 e_) {
-        if (_d > 0) _d = 0;
+        if (_d >= 0) return ONE;
         if (_d <= EXP_CUTOFF) return 0;
-        unchecked {
-            int64 y = rshr(mulWide(_d, LOG2E_Q16), FRAC_BITS);
-            int64 n = y >> FRAC_BITS;
-            int64 f = y - n * 65_536;
-            int64 p = C7;
-            p = rshr(p * f, FRAC_BITS) + C6;
-            p = rshr(p * f, FRAC_BITS) + C5;
-            p = rshr(p * f, FRAC_BITS) + C4;
-            p = rshr(p * f, FRAC_BITS) + C3;
-            p = rshr(p * f, FRAC_BITS) + C2;
-            p = rshr(p * f, FRAC_BITS) + C1;
-            p = rshr(p * f, FRAC_BITS) + C0;
-            // forge-lint: disable-next-line(unsafe-typecast) n <= 0, so 12 - n is positive.
-            uint256 shift = uint256(int256(12 - n));
-            if (shift > 62) shift = 62;
-            e_ = int32(rshr(p, shift));
+        assembly ("memory-safe") {
+            function rshr16(v) -> r {
+                let q := sar(16, v)
+                r := add(q, gt(add(and(v, 0xffff), and(q, 1)), 0x8000))
+            }
+            // y = rshr(d * LOG2E_Q16, 16); n = y >> 16 (floor); f = y - n * 2^16.
+            let y := rshr16(mul(signextend(3, _d), 94548))
+            let n := sar(16, y)
+            let f := and(y, 0xffff)
+            // Horner in Q28 with C_7..C_0 (EXP2_POLY_Q28 of numerics.rs).
+            let p := add(rshr16(mul(4094, f)), 41349)
+            p := add(rshr16(mul(p, f)), 357920)
+            p := add(rshr16(mul(p, f)), 2581847)
+            p := add(rshr16(mul(p, f)), 14899271)
+            p := add(rshr16(mul(p, f)), 64485312)
+            p := add(rshr16(mul(p, f)), 186065279)
+            p := add(rshr16(mul(p, f)), 268435456)
+            // rshr(p, min(12 - n, 62)).
+            let s := sub(12, n)
+            if gt(s, 62) { s := 62 }
+            let q := sar(s, p)
+            let unit := shl(s, 1)
+            e_ := add(q, gt(add(and(p, sub(unit, 1)), and(q, 1)), shr(1, unit)))
         }
     }
 
@@ -190,7 +191,7 @@ library FixedPoint {
             // forge-lint: disable-next-line(unsafe-typecast) log2 < 15 * 2^16 fits int32.
             int32 l2 = int32(int256(log2));
             // forge-lint: disable-next-line(unsafe-typecast) the result is below ln(2^15) * 2^16.
-            l_ = int32(rshr(mulWide(l2, LN2_Q31), 31));
+            l_ = int32(_rshr(int256(l2) * LN2_Q31, 31));
         }
     }
 
@@ -218,7 +219,9 @@ library FixedPoint {
         _checkRow(_x.length);
         int256 s;
         for (uint256 j; j < _x.length; ++j) {
-            s += expNeg(subSat(_x[j], _max));
+            unchecked {
+                s += expNeg(subSat(_x[j], _max));
+            }
         }
         // forge-lint: disable-next-line(unsafe-typecast) 0 < s <= 2^23.
         s_ = int32(s);
@@ -257,7 +260,9 @@ library FixedPoint {
         for (uint256 j; j < n; ++j) {
             int32 e = expNeg(subSat(_x[j], m));
             p_[j] = e;
-            s += e;
+            unchecked {
+                s += e;
+            }
         }
         // forge-lint: disable-next-line(unsafe-typecast) 0 < s <= 2^23.
         sum_ = int32(s);
@@ -287,6 +292,19 @@ library FixedPoint {
     ////////////////////////////////////////////////////////////////
     //                          INTERNAL                          //
     ////////////////////////////////////////////////////////////////
+
+    /// @dev `rshr` without the range check, on an `int256` holding a value of magnitude
+    ///      below `2^254`, for `1 <= s <= 62`. Branch-free: with `q = x >> s` (floor),
+    ///      `r` the low `s` bits and `h = 2^(s-1)`, "`r > h`, or `r == h` and `q` odd" is
+    ///      exactly `r + (q & 1) > h` (as `r < 2h`), so the result is `q + (r + (q & 1) > h)`.
+    function _rshr(int256 _x, uint256 _s) private pure returns (int256 y_) {
+        assembly ("memory-safe") {
+            let q := sar(_s, _x)
+            let unit := shl(_s, 1)
+            let r := and(_x, sub(unit, 1))
+            y_ := add(q, gt(add(r, and(q, 1)), shr(1, unit)))
+        }
+    }
 
     /// @dev Reverts unless a row length is in `1..MAX_REDUCE`.
     function _checkRow(uint256 _length) private pure {

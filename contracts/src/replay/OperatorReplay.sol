@@ -267,7 +267,9 @@ library OperatorReplay {
         if (len == 0 || len > MAX_REDUCE) revert RowLengthOutOfRange(len, MAX_REDUCE);
         int256 sum;
         for (uint256 r; r < len; ++r) {
-            sum += _column[r];
+            unchecked {
+                sum += _column[r]; // |sum| <= 128 * 2^31
+            }
         }
         out_ = FixedPoint.sat32(sum);
     }

@@ -175,6 +175,96 @@ contract FixedPointTest is Test {
         assertEq(FixedPoint.expNeg(type(int32).min), 0, "min");
     }
 
+    /// @notice The Yul `expNeg` equals the line-by-line transcription of numerics.rs.
+    function testFuzz_expNeg_matchesSpec_succeeds(int32 _d) public pure {
+        assertEq(FixedPoint.expNeg(_d), _specExpNeg(_d), "expNeg");
+    }
+
+    /// @notice Exhaustive: the Yul `expNeg` equals the transcription at every one of the
+    ///         1,572,864 inputs of `(-24.0, 0]` (below the cut-off both are 0 by the first
+    ///         branch). Random inputs are not enough: a wrong rounding threshold or a
+    ///         coefficient off by one changes only one to three outputs of the whole domain.
+    ///         Split in sixteen parts of 1.5 (98,304 inputs each), which forge runs in
+    ///         parallel and which stay under the per-test gas limit.
+    function test_expNeg_exhaustivePart0_succeeds() public pure {
+        _sweepExpNeg(0);
+    }
+
+    /// @notice Exhaustive comparison, part 1 of 0..15.
+    function test_expNeg_exhaustivePart1_succeeds() public pure {
+        _sweepExpNeg(1);
+    }
+
+    /// @notice Exhaustive comparison, part 2 of 0..15.
+    function test_expNeg_exhaustivePart2_succeeds() public pure {
+        _sweepExpNeg(2);
+    }
+
+    /// @notice Exhaustive comparison, part 3 of 0..15.
+    function test_expNeg_exhaustivePart3_succeeds() public pure {
+        _sweepExpNeg(3);
+    }
+
+    /// @notice Exhaustive comparison, part 4 of 0..15.
+    function test_expNeg_exhaustivePart4_succeeds() public pure {
+        _sweepExpNeg(4);
+    }
+
+    /// @notice Exhaustive comparison, part 5 of 0..15.
+    function test_expNeg_exhaustivePart5_succeeds() public pure {
+        _sweepExpNeg(5);
+    }
+
+    /// @notice Exhaustive comparison, part 6 of 0..15.
+    function test_expNeg_exhaustivePart6_succeeds() public pure {
+        _sweepExpNeg(6);
+    }
+
+    /// @notice Exhaustive comparison, part 7 of 0..15.
+    function test_expNeg_exhaustivePart7_succeeds() public pure {
+        _sweepExpNeg(7);
+    }
+
+    /// @notice Exhaustive comparison, part 8 of 0..15.
+    function test_expNeg_exhaustivePart8_succeeds() public pure {
+        _sweepExpNeg(8);
+    }
+
+    /// @notice Exhaustive comparison, part 9 of 0..15.
+    function test_expNeg_exhaustivePart9_succeeds() public pure {
+        _sweepExpNeg(9);
+    }
+
+    /// @notice Exhaustive comparison, part 10 of 0..15.
+    function test_expNeg_exhaustivePart10_succeeds() public pure {
+        _sweepExpNeg(10);
+    }
+
+    /// @notice Exhaustive comparison, part 11 of 0..15.
+    function test_expNeg_exhaustivePart11_succeeds() public pure {
+        _sweepExpNeg(11);
+    }
+
+    /// @notice Exhaustive comparison, part 12 of 0..15.
+    function test_expNeg_exhaustivePart12_succeeds() public pure {
+        _sweepExpNeg(12);
+    }
+
+    /// @notice Exhaustive comparison, part 13 of 0..15.
+    function test_expNeg_exhaustivePart13_succeeds() public pure {
+        _sweepExpNeg(13);
+    }
+
+    /// @notice Exhaustive comparison, part 14 of 0..15.
+    function test_expNeg_exhaustivePart14_succeeds() public pure {
+        _sweepExpNeg(14);
+    }
+
+    /// @notice Exhaustive comparison, part 15 of 0..15.
+    function test_expNeg_exhaustivePart15_succeeds() public pure {
+        _sweepExpNeg(15);
+    }
+
     /// @notice `exp_neg` is in `[0, 1.0]` and monotone (checked exhaustively offline; here
     ///         on random pairs, half of them adjacent).
     function testFuzz_expNeg_monotone_succeeds(int32 _a, uint256 _delta) public pure {
@@ -330,6 +420,40 @@ contract FixedPointTest is Test {
         int256 r = _x % d;
         int256 twice = 2 * (r < 0 ? -r : r);
         if (twice > d || (twice == d && q_ % 2 != 0)) q_ += _x < 0 ? int256(-1) : int256(1);
+    }
+
+    /// @dev Compares `expNeg` with `_specExpNeg` on `d` in `(-(part + 1) * 1.5, -part * 1.5]`.
+    function _sweepExpNeg(int32 _part) private pure {
+        int32 hi = -_part * 98_304;
+        int32 lo = hi - 98_304;
+        for (int32 d = hi; d > lo;) {
+            if (FixedPoint.expNeg(d) != _specExpNeg(d)) fail(string.concat("expNeg differs at ", vm.toString(d)));
+            unchecked {
+                --d;
+            }
+        }
+    }
+
+    /// @dev `exp_neg` transcribed line by line from numerics.rs on `int64`, with the
+    ///      library's checked `rshr` (the reference for the Yul body of `expNeg`).
+    function _specExpNeg(int32 _d) private pure returns (int32 e_) {
+        int32 d = _d < 0 ? _d : int32(0);
+        if (d <= FixedPoint.EXP_CUTOFF) return 0;
+        int64 y = FixedPoint.rshr(FixedPoint.mulWide(d, FixedPoint.LOG2E_Q16), 16);
+        int64 n = y >> 16;
+        int64 f = y - n * 65_536;
+        // Horner with C_7..C_0 of EXP2_POLY_Q28.
+        int64 p = 4094;
+        p = FixedPoint.rshr(p * f, 16) + 41_349;
+        p = FixedPoint.rshr(p * f, 16) + 357_920;
+        p = FixedPoint.rshr(p * f, 16) + 2_581_847;
+        p = FixedPoint.rshr(p * f, 16) + 14_899_271;
+        p = FixedPoint.rshr(p * f, 16) + 64_485_312;
+        p = FixedPoint.rshr(p * f, 16) + 186_065_279;
+        p = FixedPoint.rshr(p * f, 16) + 268_435_456;
+        int64 shift = 12 - n < 62 ? 12 - n : int64(62);
+        // forge-lint: disable-next-line(unsafe-typecast) shift in 12..62; the result <= 2^16.
+        e_ = int32(FixedPoint.rshr(p, uint256(int256(shift))));
     }
 
     /// @dev Clamps into `int32`.
