@@ -127,7 +127,7 @@ library FixedPoint {
     ///      `[0, 2^16)`; `2^(f / 2^16)` is the degree-7 Taylor polynomial in Q28 by Horner's
     ///      rule, `p = C_7; p = rshr(p * f, 16) + C_k` for `k = 6..0` (every intermediate
     ///      below `2^30`); the result is `rshr(p, min(12 - n, 62))`. Above the cut-off
-    ///      `y >= -2^21`, so `n >= -32` and the final shift is in `12..44`. At `d >= 0` the
+    ///      `y >= -2269151`, so `n >= -35` and the final shift is in `12..47`. At `d >= 0` the
     ///      steps give `rshr(2^28, 12) = 65536` exactly, returned directly.
     ///      This is the hot loop of every row operator (one call per element), so the body
     ///      is Yul over the same steps, with `rshr16(v) = (v >> 16) + (low16(v) + ((v >> 16)

@@ -23,7 +23,7 @@ library OperatorReplay {
     string internal constant version = "1.0.0";
 
     /// @notice The longest row, column or reduction chunk one output element reads.
-    uint256 internal constant MAX_REDUCE = 128;
+    uint256 internal constant MAX_REDUCE = FixedPoint.MAX_REDUCE;
 
     ////////////////////////////////////////////////////////////////
     //                   ELEMENT-WISE OPERATORS                   //
