@@ -52,6 +52,70 @@ interface Vm {
 
     /// @notice Decimal representation of an unsigned integer.
     function toString(uint256 _value) external pure returns (string memory text_);
+
+    // The cheatcodes below are used by the registry, market and invariant suites.
+
+    /// @notice A log recorded by `recordLogs`.
+    /// @param topics The topics, the event's selector first.
+    /// @param data The non-indexed data.
+    /// @param emitter The contract that emitted it.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    /// @notice The next call (only) is made from `_sender`.
+    function prank(address _sender) external;
+
+    /// @notice Every call until `stopPrank` is made from `_sender`.
+    function startPrank(address _sender) external;
+
+    /// @notice Ends `startPrank`.
+    function stopPrank() external;
+
+    /// @notice Sets an account's ETH balance.
+    function deal(address _account, uint256 _balance) external;
+
+    /// @notice Sets `block.timestamp`.
+    function warp(uint256 _timestamp) external;
+
+    /// @notice Sets `block.number`.
+    function roll(uint256 _blockNumber) external;
+
+    /// @notice The next call must revert with a custom error of this selector (any data).
+    function expectRevert(bytes4 _selector) external;
+
+    /// @notice The next call must revert (any data).
+    function expectRevert() external;
+
+    /// @notice The next event emitted must match the one emitted next by the test, in
+    ///         every topic and the data.
+    function expectEmit() external;
+
+    /// @notice As `expectEmit()`, and the event must come from `_emitter`.
+    function expectEmit(address _emitter) external;
+
+    /// @notice Starts recording every log emitted.
+    function recordLogs() external;
+
+    /// @notice The logs recorded since `recordLogs` (and clears them).
+    function getRecordedLogs() external returns (Log[] memory logs_);
+
+    /// @notice Names an address in traces.
+    function label(address _account, string calldata _name) external;
+
+    /// @notice The address of a private key.
+    function addr(uint256 _privateKey) external pure returns (address account_);
+
+    /// @notice Fails unless the two addresses are equal.
+    function assertEq(address _left, address _right, string calldata _error) external pure;
+
+    /// @notice Fails unless the two words are equal.
+    function assertEq(bytes32 _left, bytes32 _right, string calldata _error) external pure;
+
+    /// @notice Fails unless the two booleans are equal.
+    function assertEq(bool _left, bool _right, string calldata _error) external pure;
 }
 
 /// @title console
