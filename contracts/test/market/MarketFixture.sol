@@ -15,11 +15,11 @@ import {DisputeGameDouble, DisputeGameFactoryDouble} from "./DisputeGameDouble.s
 ///         actors, and helpers that walk a job through its states.
 abstract contract MarketFixture is Test {
     /// @dev Least bonded stake of an active device.
-    uint256 internal constant MIN_STAKE = 1 ether;
+    uint128 internal constant MIN_STAKE = 1 ether;
     /// @dev Unbonding period.
     uint64 internal constant UNBONDING = 7 days;
     /// @dev Least collateral (and bond) of a job.
-    uint256 internal constant MIN_COLLATERAL = 0.1 ether;
+    uint128 internal constant MIN_COLLATERAL = 0.1 ether;
     /// @dev Challenge window bounds.
     uint64 internal constant MIN_WINDOW = 1 hours;
     uint64 internal constant MAX_WINDOW = 30 days;
@@ -138,6 +138,11 @@ abstract contract MarketFixture is Test {
     /// @dev The state of a job.
     function _state(JobId _job) internal view returns (IJobMarket.JobState state_) {
         state_ = market.jobOf(_job).state;
+    }
+
+    /// @dev The block time (a helper, so that the tests' deadline checks read alike).
+    function _now() internal view returns (uint256 now_) {
+        now_ = block.timestamp;
     }
 
     /// @dev Checks a job's state.
