@@ -129,7 +129,15 @@ fn init_bound(fan_in: u32) -> i64 {
 /// Compiles `spec` (see [`JobSpec::compile`]).
 pub(crate) fn compile(spec: &JobSpec) -> Result<CompiledJob> {
     let path = spec.dataset_path();
-    let (data, dataset_hash) = dataset::load(spec.dataset.format, &path, Some(spec.dataset.hash))?;
+    let (data, dataset_hash) =
+        dataset::load(spec.dataset.format, &path, Some(spec.dataset.hash)).map_err(|e| match e {
+            crate::error::Error::Io { path, source, .. } => crate::error::SpecError::Field {
+                field: "dataset.path",
+                msg: format!("cannot read {}: {source} (paths are relative to the spec file)", path.display()),
+            }
+            .into(),
+            other => other,
+        })?;
     let layers = &spec.model.layers;
     let field = |msg: String| crate::error::SpecError::Field { field: "model.layers", msg };
     if layers[0] as usize != data.dim {

@@ -183,7 +183,7 @@ fn compile_rejects_bad_data_before_running() {
     let mut spec = digits_spec();
     spec.dataset.path = "missing.csv.gz".into();
     let e = spec.compile().unwrap_err().to_string();
-    assert!(e.contains("missing.csv.gz"), "{e}");
+    assert!(e.contains("dataset.path") && e.contains("missing.csv.gz"), "{e}");
 
     let mut spec = digits_spec();
     spec.model.layers = vec![63, 32, 10];
