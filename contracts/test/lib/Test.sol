@@ -116,6 +116,38 @@ interface Vm {
 
     /// @notice Fails unless the two booleans are equal.
     function assertEq(bool _left, bool _right, string calldata _error) external pure;
+
+    // The cheatcodes below are used by the Merkle and dispute game suites.
+
+    /// @notice Reads a bytes32 at `_key`.
+    function parseJsonBytes32(string calldata _json, string calldata _key) external pure returns (bytes32 value_);
+
+    /// @notice Reads an array of bytes32 at `_key`.
+    function parseJsonBytes32Array(string calldata _json, string calldata _key)
+        external
+        pure
+        returns (bytes32[] memory values_);
+
+    /// @notice Reads an array of unsigned integers at `_key`.
+    function parseJsonUintArray(string calldata _json, string calldata _key)
+        external
+        pure
+        returns (uint256[] memory values_);
+
+    /// @notice Reads an array of signed integers at `_key`.
+    function parseJsonIntArray(string calldata _json, string calldata _key)
+        external
+        pure
+        returns (int256[] memory values_);
+
+    /// @notice Reads a signed integer at `_key`.
+    function parseJsonInt(string calldata _json, string calldata _key) external pure returns (int256 value_);
+
+    /// @notice Reads a boolean at `_key`.
+    function parseJsonBool(string calldata _json, string calldata _key) external pure returns (bool value_);
+
+    /// @notice Whether `_key` exists in the JSON.
+    function keyExistsJson(string calldata _json, string calldata _key) external pure returns (bool exists_);
 }
 
 /// @title console
