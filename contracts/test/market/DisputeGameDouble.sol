@@ -85,14 +85,16 @@ contract DisputeGameDouble {
 
 /// @title DisputeGameFactoryDouble
 /// @notice TEST ONLY: opens a `DisputeGameDouble` per challenge, or misbehaves on purpose
-///         (returns no game, repeats a game, re-enters the market) for the revert tests.
+///         (returns no game, repeats a game, re-enters the market) for the revert tests, or
+///         returns a game built beforehand (so that gas figures show the market's own cost).
 contract DisputeGameFactoryDouble is IDisputeGameFactory {
     /// @notice How `create` behaves.
     enum Mode {
         Normal,
         ReturnZero,
         ReturnLast,
-        Reenter
+        Reenter,
+        Prebuilt
     }
 
     /// @notice The behaviour of the next `create`.
@@ -100,6 +102,9 @@ contract DisputeGameFactoryDouble is IDisputeGameFactory {
 
     /// @notice The game created last.
     address public lastGame;
+
+    /// @notice The game `create` returns in `Prebuilt` mode.
+    address public prebuilt;
 
     /// @notice Games by the id the market gave them.
     mapping(GameId game => address gameAddress) public games;
@@ -110,8 +115,22 @@ contract DisputeGameFactoryDouble is IDisputeGameFactory {
         mode = _mode;
     }
 
+    /// @notice Builds the game the next `create` returns (for the market `_market`).
+    /// @param _market The market the game reports to.
+    /// @param _params What the market will open it with.
+    /// @return game_ The game.
+    function prebuild(IDisputeResolver _market, DisputeParams calldata _params) external returns (address game_) {
+        game_ = address(new DisputeGameDouble(_market, _params));
+        prebuilt = game_;
+        mode = Mode.Prebuilt;
+    }
+
     /// @inheritdoc IDisputeGameFactory
     function create(DisputeParams calldata _params) external returns (address game_) {
+        if (mode == Mode.Prebuilt) {
+            mode = Mode.Normal;
+            return prebuilt;
+        }
         if (mode == Mode.ReturnZero) return address(0);
         if (mode == Mode.ReturnLast) return lastGame;
         if (mode == Mode.Reenter) IJobMarket(msg.sender).withdrawCredit();
