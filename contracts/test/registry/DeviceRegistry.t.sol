@@ -113,6 +113,22 @@ contract DeviceRegistryTest is MarketFixture {
         fresh.setMarket(address(0));
     }
 
+    /// @notice Only the deployer sets any non-zero market, once.
+    function testFuzz_setMarket_anyCaller_succeeds(address _caller, address _market) public {
+        vm.assume(_market != address(0));
+        DeviceRegistry fresh = new DeviceRegistry(MIN_STAKE, UNBONDING);
+        vm.prank(_caller);
+        if (_caller != address(this)) {
+            vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.NotDeployer.selector, _caller));
+            fresh.setMarket(_market);
+            return;
+        }
+        fresh.setMarket(_market);
+        vm.assertEq(fresh.market(), _market, "market");
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.MarketAlreadySet.selector, _market));
+        fresh.setMarket(_market);
+    }
+
     ////////////////////////////////////////////////////////////////
     //                          register                          //
     ////////////////////////////////////////////////////////////////
@@ -883,6 +899,19 @@ contract DeviceRegistryTest is MarketFixture {
         vm.prank(address(market));
         vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceNotFound.selector, DeviceId.wrap(3)));
         registry.recordJobCompleted(DeviceId.wrap(3));
+    }
+
+    /// @notice The counter counts exactly, per device.
+    function testFuzz_recordJobCompleted_counts_succeeds(uint8 _n) public {
+        uint256 n = bound(_n, 0, 40);
+        DeviceId other = _register(stranger, MIN_STAKE);
+        vm.startPrank(address(market));
+        for (uint256 i; i < n; ++i) {
+            registry.recordJobCompleted(device);
+        }
+        vm.stopPrank();
+        assertEq(registry.reputationOf(device).jobsCompleted, n, "counted");
+        assertEq(registry.reputationOf(other).jobsCompleted, 0, "other device untouched");
     }
 
     /// @notice The market counts won and lost disputes, with events.
