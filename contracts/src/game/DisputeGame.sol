@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IDisputeGameFactory, IDisputeResolver} from "../interfaces/IDisputeGameFactory.sol";
+import {GameId, JobId} from "../interfaces/Types.sol";
+import {GavelMerkle} from "../merkle/GavelMerkle.sol";
+import {OperatorReplay} from "../replay/OperatorReplay.sol";
+import {OpDescriptor, OpKind, Outcome, Party, Phase, ProgramCommitment} from "./GameTypes.sol";
+import {IDisputeGame} from "./IDisputeGame.sol";
+
+/// @title DisputeGame
+/// @notice One dispute over one job's result, between the solver and one challenger
+///         (docs/contracts.md, "Dispute game"). Both sides are committed before they play:
+///         the solver's trace and output roots with its result, the challenger's trace root
+///         with its challenge, and the job's program commitment (initial memory and op
+///         table) with the job. Every round both sides reveal the same position with a proof
+///         against their own commitment; the contract compares and narrows: checkpoints,
+///         then the op-level roots of the disputed step, then the written slot's chunk tree,
+///         then one chunk is recomputed from inputs opened against the agreed pre-state.
+/// @dev Rounds are simultaneous: each party owes one move per round and its chess clock
+///      runs from the round's start until it moves. A party that owes a move past its clock
+///      loses (`timeout`, callable by anyone). The game holds no ether: the market moves the
+///      bond, the collateral and the reward when the game reports (`resolveDispute`), which
+///      is the game's only external call and its last action (checks-effects-interactions).
+///      Every loop is bounded: paths by `GavelMerkle` (64), a replayed chunk by 512 elements.
+contract DisputeGame is IDisputeGame {
+    ////////////////////////////////////////////////////////////////
+    //                         CONSTANTS                          //
+    ////////////////////////////////////////////////////////////////
+
+    /// @notice Semantic version of the game.
+    string public constant version = "0.1.0";
+
+    ////////////////////////////////////////////////////////////////
+    //                        IMMUTABLES                          //
+    ////////////////////////////////////////////////////////////////
+
+    /// @notice The market the game reports to.
+    IDisputeResolver public immutable MARKET;
+
+    /// @notice The disputed job.
+    JobId public immutable JOB;
+
+    /// @notice The market's id of this game.
+    GameId public immutable GAME_ID;
+
+    /// @notice The solver (device owner).
+    address public immutable SOLVER;
+
+    /// @notice The challenger.
+    address public immutable CHALLENGER;
+
+    /// @notice The solver's trace root over `h_0..h_N`.
+    bytes32 public immutable SOLVER_TRACE_ROOT;
+
+    /// @notice The challenger's trace root.
+    bytes32 public immutable CHALLENGER_TRACE_ROOT;
+
+    /// @notice The solver's final output root (its `h_N`).
+    bytes32 public immutable SOLVER_OUTPUT_ROOT;
+
+    /// @notice `N`, the program's step count.
+    uint64 public immutable STEPS;
+
+    /// @notice Seconds each party may spend on its moves in total.
+    uint64 public immutable CLOCK;
+
+    /// @notice Whether the job has a program commitment (else only `resolveUnbound`).
+    bool public immutable BOUND;
+
+    /// @notice `h_0` from the program commitment.
+    bytes32 public immutable INITIAL_MEMORY;
+
+    /// @notice The program's slot count.
+    uint32 public immutable SLOTS;
+
+    /// @notice `K`, operators per step.
+    uint32 public immutable OPS;
+
+    /// @notice The op descriptor tree's root.
+    bytes32 public immutable OP_TREE;
+
+    ////////////////////////////////////////////////////////////////
+    //                          STORAGE                           //
+    ////////////////////////////////////////////////////////////////
+
+    /// @notice One party's state.
+    /// @param hi Its root at the first disputed position (`h_hi`, then `M_{i,hi}`).
+    /// @param stepRoot Its step root (from phase `StepCommit`).
+    /// @param a Its reveal of this round (a root, a data root, the current node, or the
+    ///        left child), kept after the round as the current node in `Slot`/`Descent`.
+    /// @param b Its right child (phase `Descent`).
+    /// @param remaining Seconds left on its clock at the current round's start.
+    /// @param moved Whether it moved in the current round.
+    struct Side {
+        bytes32 hi;
+        bytes32 stepRoot;
+        bytes32 a;
+        bytes32 b;
+        uint64 remaining;
+        bool moved;
+    }
+
+    /// @notice The current phase.
+    Phase public phase;
+
+    /// @notice The agreed position: a checkpoint, then an op boundary.
+    uint64 public lo;
+
+    /// @notice The first disputed position: a checkpoint, then an op boundary.
+    uint64 public hi;
+
+    /// @notice When the current round started.
+    uint64 public roundStart;
+
+    /// @notice The disputed step `i` (set when phase `StepCommit` starts).
+    uint64 public step;
+
+    /// @notice The disputed operator `j` (set when phase `Slot` starts).
+    uint32 public opIndex;
+
+    /// @notice Height of the current chunk-tree nodes (phase `Descent`; 0 at a leaf).
+    uint8 public level;
+
+    /// @notice Whether the parties' roots at `hi` were revealed (false while `hi = N`).
+    bool public hiKnown;
+
+    /// @notice How the game ended.
+    Outcome public outcome;
+
+    /// @notice Whether the solver won (meaningful once resolved).
+    bool public solverWon;
+
+    /// @notice Index of the current chunk-tree node at `level` (a chunk at level 0).
+    uint64 public chunk;
+
+    /// @notice Chunks of the written slot.
+    uint64 public chunks;
+
+    /// @notice The agreed memory root at `lo`: `h_lo`, then `M_{i,lo}`.
+    bytes32 public agreed;
+
+    /// @notice `keccak256(abi.encode(descriptor))` of the disputed op (phase `Slot` on).
+    bytes32 public descriptorHash;
+
+    /// @dev Solver (0) and challenger (1).
+    Side[2] internal _sides;
+
+    ////////////////////////////////////////////////////////////////
+    //                        CONSTRUCTOR                         //
+    ////////////////////////////////////////////////////////////////
+
+    /// @notice Opens the game (by the factory, for the market).
+    /// @param _params The parties and their commitments, as the market gave them.
+    /// @param _program The job's program commitment (all zero when unbound).
+    /// @param _bound Whether `_program` was registered for the job.
+    /// @param _clock Seconds on each party's clock.
+    /// @param _market The market to report to.
+    constructor(
+        IDisputeGameFactory.DisputeParams memory _params,
+        ProgramCommitment memory _program,
+        bool _bound,
+        uint64 _clock,
+        IDisputeResolver _market
+    ) {
+        MARKET = _market;
+        JOB = _params.job;
+        GAME_ID = _params.game;
+        SOLVER = _params.solver;
+        CHALLENGER = _params.challenger;
+        SOLVER_TRACE_ROOT = _params.solverTraceRoot;
+        CHALLENGER_TRACE_ROOT = _params.challengerTraceRoot;
+        SOLVER_OUTPUT_ROOT = _params.solverOutputRoot;
+        STEPS = _params.steps;
+        CLOCK = _clock;
+        BOUND = _bound;
+        INITIAL_MEMORY = _program.initialMemory;
+        SLOTS = _program.slots;
+        OPS = _program.ops;
+        OP_TREE = _program.opTree;
+
+        hi = _params.steps;
+        agreed = _program.initialMemory;
+        roundStart = uint64(block.timestamp);
+        _sides[0].remaining = _clock;
+        _sides[1].remaining = _clock;
+        phase = _params.steps == 1 ? Phase.StepCommit : Phase.Checkpoints;
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //                      PHASE 1: STEPS                        //
+    ////////////////////////////////////////////////////////////////
+
+    /// @inheritdoc IDisputeGame
+    function revealCheckpoint(GavelMerkle.CheckpointProof calldata _proof) external {
+        Party p = _party(Phase.Checkpoints);
+        uint64 mid = lo + (hi - lo) / 2;
+        if (_proof.step != mid) revert WrongPosition(mid, _proof.step);
+        if (_proof.count != STEPS + 1) revert WrongCount(STEPS + 1, _proof.count);
+        if (!GavelMerkle.verifyCheckpoint(_proof, _traceRoot(p))) revert InvalidProof("checkpoint", p);
+
+        Side storage s = _move(p);
+        s.a = _proof.root;
+        emit CheckpointRevealed(GAME_ID, p, mid, _proof.root);
+        if (_sides[_other(p)].moved) _settleBisection(mid, Phase.StepCommit);
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //                       PHASE 2: OPS                         //
+    ////////////////////////////////////////////////////////////////
+
+    /// @inheritdoc IDisputeGame
+    function commitStep(
+        bytes32 _stepRoot,
+        GavelMerkle.OpRootProof calldata _first,
+        GavelMerkle.OpRootProof calldata _last,
+        GavelMerkle.CheckpointProof calldata _end
+    ) external {
+        Party p = _party(Phase.StepCommit);
+        uint64 i = step;
+        uint32 k = OPS;
+        if (_first.step != i) revert WrongPosition(i, _first.step);
+        if (_last.step != i) revert WrongPosition(i, _last.step);
+        if (_first.op != 0) revert WrongPosition(0, _first.op);
+        if (_last.op != k) revert WrongPosition(k, _last.op);
+        if (_first.count != k + 1) revert WrongCount(k + 1, _first.count);
+        if (_last.count != k + 1) revert WrongCount(k + 1, _last.count);
+        if (!GavelMerkle.verifyOpRoot(_first, _stepRoot)) revert InvalidProof("op root", p);
+        if (!GavelMerkle.verifyOpRoot(_last, _stepRoot)) revert InvalidProof("op root", p);
+        if (_first.root != agreed) revert RootMismatch("h_i", agreed, _first.root);
+
+        Side storage s = _sides[uint8(p)];
+        bytes32 end = s.hi;
+        if (!hiKnown) {
+            // `h_N` was never revealed: open it now against the party's own trace root.
+            if (_end.step != STEPS) revert WrongPosition(STEPS, _end.step);
+            if (_end.count != STEPS + 1) revert WrongCount(STEPS + 1, _end.count);
+            if (!GavelMerkle.verifyCheckpoint(_end, _traceRoot(p))) revert InvalidProof("checkpoint", p);
+            end = _end.root;
+            if (p == Party.Solver && end != SOLVER_OUTPUT_ROOT) revert RootMismatch("output", SOLVER_OUTPUT_ROOT, end);
+        }
+        if (_last.root != end) revert RootMismatch("h_{i+1}", end, _last.root);
+
+        _move(p);
+        s.hi = end;
+        s.stepRoot = _stepRoot;
+        emit StepCommitted(GAME_ID, p, i, _stepRoot);
+        if (_sides[_other(p)].moved) _settleStepCommit();
+    }
+
+    /// @inheritdoc IDisputeGame
+    function revealOpRoot(GavelMerkle.OpRootProof calldata _proof) external {
+        Party p = _party(Phase.Ops);
+        uint64 mid = lo + (hi - lo) / 2;
+        if (_proof.step != step) revert WrongPosition(step, _proof.step);
+        if (_proof.op != mid) revert WrongPosition(mid, _proof.op);
+        if (_proof.count != OPS + 1) revert WrongCount(OPS + 1, _proof.count);
+        Side storage s = _sides[uint8(p)];
+        if (!GavelMerkle.verifyOpRoot(_proof, s.stepRoot)) revert InvalidProof("op root", p);
+
+        _move(p);
+        s.a = _proof.root;
+        emit OpRootRevealed(GAME_ID, p, uint32(mid), _proof.root);
+        if (_sides[_other(p)].moved) _settleBisection(mid, Phase.Slot);
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //                    PHASE 3: SLOT, CHUNKS                   //
+    ////////////////////////////////////////////////////////////////
+
+    /// @inheritdoc IDisputeGame
+    function revealSlot(
+        OpDescriptor calldata _op,
+        bytes32[] calldata _opPath,
+        GavelMerkle.SlotProof calldata _pre,
+        bytes32 _dataRoot
+    ) external {
+        Party p = _party(Phase.Slot);
+        (bytes32 opHash, uint256 len) = _openDescriptor(_op, _opPath, p);
+        if (_pre.slot != _op.out) revert WrongPosition(_op.out, _pre.slot);
+        if (_pre.count != SLOTS) revert WrongCount(SLOTS, _pre.count);
+        if (!GavelMerkle.verifySlot(_pre, agreed)) revert InvalidProof("slot", p);
+        // The post-state is the pre-state with only the written slot replaced.
+        (, bytes32 memoryAfter) = GavelMerkle.slotAnchorWith(_pre, GavelMerkle.wrapTensor(_op.shapes[0], _dataRoot));
+        Side storage s = _sides[uint8(p)];
+        if (memoryAfter != s.hi) revert InvalidProof("post-state", p);
+
+        _move(p);
+        s.a = _dataRoot;
+        if (descriptorHash == bytes32(0)) {
+            descriptorHash = opHash;
+            chunks = uint64(GavelMerkle.chunkCount(len));
+        }
+        emit SlotRevealed(GAME_ID, p, _op.out, _dataRoot);
+        if (_sides[_other(p)].moved) {
+            uint256 d = GavelMerkle.depth(chunks);
+            level = uint8(d);
+            _next(d == 0 ? Phase.Replay : Phase.Descent, 0, 0);
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function revealChildren(bytes32 _left, bytes32 _right) external {
+        Party p = _party(Phase.Descent);
+        Side storage s = _sides[uint8(p)];
+        if (GavelMerkle.node(_left, _right) != s.a) revert InvalidProof("children", p);
+        _move(p);
+        s.a = _left;
+        s.b = _right;
+        emit ChildrenRevealed(GAME_ID, p, level - 1, _left, _right);
+        if (_sides[_other(p)].moved) _settleDescent();
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //                      PHASE 4: REPLAY                       //
+    ////////////////////////////////////////////////////////////////
+
+    /// @inheritdoc IDisputeGame
+    function replay(
+        OpDescriptor calldata _op,
+        GavelMerkle.SlotProof[] calldata _slots,
+        GavelMerkle.ChunkProof[] calldata _chunks
+    ) external {
+        if (phase != Phase.Replay) revert WrongPhase(phase, Phase.Replay);
+        bytes32 h = keccak256(abi.encode(_op));
+        if (h != descriptorHash) revert RootMismatch("descriptor", descriptorHash, h);
+        bytes32 leaf = _replayChunk(_op, _slots, _chunks);
+        emit Replayed(GAME_ID, chunk, leaf);
+        // The two leaves differ, so at most one equals the recomputed one.
+        _resolve(_sides[0].a == leaf, Outcome.Replayed);
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //                     TIMEOUTS, UNBOUND                      //
+    ////////////////////////////////////////////////////////////////
+
+    /// @inheritdoc IDisputeGame
+    function timeout() external {
+        if (phase == Phase.Resolved) revert WrongPhase(phase, Phase.Replay);
+        uint256 elapsed = block.timestamp - roundStart;
+        Side storage s0 = _sides[0];
+        Side storage s1 = _sides[1];
+        bool out0 = !s0.moved && elapsed > s0.remaining;
+        bool out1 = !s1.moved && elapsed > s1.remaining;
+        if (!out0 && !out1) revert NoTimeout(phase);
+        // Both out: the one that ran out first loses; on a tie, the challenger.
+        bool solverLoses = out0 && (!out1 || s0.remaining < s1.remaining);
+        _resolve(!solverLoses, Outcome.Timeout);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function resolveUnbound() external {
+        if (BOUND) revert ProgramBound();
+        if (phase == Phase.Resolved) revert WrongPhase(phase, Phase.Checkpoints);
+        _resolve(false, Outcome.Unbound);
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //                           VIEWS                            //
+    ////////////////////////////////////////////////////////////////
+
+    /// @notice A party's state.
+    /// @param _who The party.
+    /// @return side_ Its roots, reveal, clock and whether it moved this round.
+    function sideOf(Party _who) external view returns (Side memory side_) {
+        side_ = _sides[uint8(_who)];
+    }
+
+    /// @notice Seconds a party has left now (0 if it ran out).
+    /// @param _who The party.
+    /// @return left_ Its clock minus the time it has owed a move this round.
+    function clockLeft(Party _who) external view returns (uint256 left_) {
+        Side storage s = _sides[uint8(_who)];
+        if (s.moved || phase == Phase.Resolved) return s.remaining;
+        uint256 elapsed = block.timestamp - roundStart;
+        left_ = elapsed >= s.remaining ? 0 : s.remaining - elapsed;
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //                         INTERNAL                           //
+    ////////////////////////////////////////////////////////////////
+
+    /// @dev The caller's party, checking the phase and that the job is bound.
+    function _party(Phase _expected) internal view returns (Party p_) {
+        if (phase != _expected) revert WrongPhase(phase, _expected);
+        if (!BOUND) revert ProgramUnbound();
+        if (msg.sender == SOLVER) return Party.Solver;
+        if (msg.sender == CHALLENGER) return Party.Challenger;
+        revert NotAParty(msg.sender);
+    }
+
+    /// @dev Charges the party's clock for this round and marks it moved.
+    function _move(Party _p) internal returns (Side storage s_) {
+        s_ = _sides[uint8(_p)];
+        if (s_.moved) revert AlreadyMoved(_p);
+        uint256 elapsed = block.timestamp - roundStart;
+        if (elapsed > s_.remaining) revert ClockExpired(_p, elapsed, s_.remaining);
+        s_.remaining -= uint64(elapsed);
+        s_.moved = true;
+    }
+
+    /// @dev The other party.
+    function _other(Party _p) internal pure returns (uint8 other_) {
+        other_ = _p == Party.Solver ? 1 : 0;
+    }
+
+    /// @dev A party's trace root.
+    function _traceRoot(Party _p) internal view returns (bytes32 root_) {
+        root_ = _p == Party.Solver ? SOLVER_TRACE_ROOT : CHALLENGER_TRACE_ROOT;
+    }
+
+    /// @dev Starts the next round in `_phase`.
+    function _next(Phase _phase, uint64 _lo, uint64 _hi) internal {
+        phase = _phase;
+        roundStart = uint64(block.timestamp);
+        _sides[0].moved = false;
+        _sides[1].moved = false;
+        emit RoundSettled(GAME_ID, _phase, _lo, _hi);
+    }
+
+    /// @dev Opens op `opIndex`'s descriptor in the op tree; returns its hash and the
+    ///      element count of the slot it writes.
+    function _openDescriptor(OpDescriptor calldata _op, bytes32[] calldata _opPath, Party _p)
+        internal
+        view
+        returns (bytes32 hash_, uint256 len_)
+    {
+        bytes memory encoded = abi.encode(_op);
+        bytes32 leaf = keccak256(abi.encodePacked(GavelMerkle.TAG_OP, encoded));
+        (bool ok, bytes32 tree) = GavelMerkle.foldChecked(leaf, opIndex, OPS, _opPath);
+        if (!ok || tree != OP_TREE) revert InvalidProof("descriptor", _p);
+        if (_op.shapes.length == 0) revert MalformedDescriptor(_op.kind);
+        bool shaped;
+        (shaped, len_) = GavelMerkle.shapeLength(_op.shapes[0]);
+        if (!shaped) revert MalformedDescriptor(_op.kind);
+        hash_ = keccak256(encoded);
+    }
+
+    /// @dev Both revealed the root at `_mid`: agreed moves `lo` up, disputed moves `hi`
+    ///      down; when they are adjacent the game goes to `_then`.
+    function _settleBisection(uint64 _mid, Phase _then) internal {
+        bytes32 a0 = _sides[0].a;
+        bytes32 a1 = _sides[1].a;
+        uint64 newLo = lo;
+        uint64 newHi = hi;
+        if (a0 == a1) {
+            newLo = _mid;
+            agreed = a0;
+            lo = _mid;
+        } else {
+            newHi = _mid;
+            hi = _mid;
+            _sides[0].hi = a0;
+            _sides[1].hi = a1;
+            hiKnown = true;
+        }
+        if (newHi - newLo > 1) {
+            _next(phase, newLo, newHi);
+        } else if (_then == Phase.StepCommit) {
+            step = newLo;
+            _next(Phase.StepCommit, newLo, newHi);
+        } else {
+            opIndex = uint32(newLo);
+            _next(Phase.Slot, newLo, newHi);
+        }
+    }
+
+    /// @dev Both committed their step roots: bisect over the ops, or end if the parties
+    ///      turn out to agree on `h_N` (then nothing the solver committed is disputed).
+    function _settleStepCommit() internal {
+        if (!hiKnown) {
+            hiKnown = true;
+            if (_sides[0].hi == _sides[1].hi) {
+                _resolve(true, Outcome.NoDisagreement);
+                return;
+            }
+        }
+        lo = 0;
+        hi = OPS;
+        if (OPS == 1) {
+            opIndex = 0;
+            _next(Phase.Slot, 0, 1);
+        } else {
+            _next(Phase.Ops, 0, OPS);
+        }
+    }
+
+    /// @dev Both revealed their children: follow the left ones if they differ, else the
+    ///      right ones. At a leaf past the last chunk (padding, which must be the zero
+    ///      word) the party with a non-zero leaf loses.
+    function _settleDescent() internal {
+        Side storage s0 = _sides[0];
+        Side storage s1 = _sides[1];
+        uint64 c = chunk * 2;
+        if (s0.a == s1.a) {
+            c += 1;
+            s0.a = s0.b;
+            s1.a = s1.b;
+        }
+        chunk = c;
+        uint8 l = level - 1;
+        level = l;
+        if (l > 0) {
+            _next(Phase.Descent, c, 0);
+        } else if (c >= chunks) {
+            _resolve(s0.a == bytes32(0), Outcome.Padding);
+        } else {
+            _next(Phase.Replay, c, 0);
+        }
+    }
+
+    /// @dev Recomputes the disputed chunk of the output from the inputs' chunks (same
+    ///      index, same shape: the element-wise operators) and returns its leaf.
+    function _replayChunk(
+        OpDescriptor calldata _op,
+        GavelMerkle.SlotProof[] calldata _slots,
+        GavelMerkle.ChunkProof[] calldata _chunks
+    ) internal view returns (bytes32 leaf_) {
+        uint8 kind = _op.kind;
+        uint256 nIn;
+        if (kind == OpKind.SCALE || kind == OpKind.RELU) {
+            nIn = 1;
+        } else if (
+            kind == OpKind.ADD || kind == OpKind.SUB || kind == OpKind.MUL || kind == OpKind.RELU_GRAD
+                || kind == OpKind.SGD
+        ) {
+            nIn = 2;
+        } else {
+            revert UnsupportedOperator(kind);
+        }
+        if (_op.inputs.length != nIn || _op.shapes.length != nIn + 1) revert MalformedDescriptor(kind);
+        if (_slots.length != nIn || _chunks.length != nIn) revert WrongCount(nIn, _slots.length);
+        bytes32 outShape = keccak256(abi.encode(_op.shapes[0]));
+        for (uint256 j = 0; j < nIn; ++j) {
+            if (keccak256(abi.encode(_op.shapes[1 + j])) != outShape) revert MalformedDescriptor(kind);
+            _openInput(_op.inputs[j], _op.shapes[1 + j], _slots[j], _chunks[j]);
+        }
+
+        bytes calldata a = _chunks[0].data;
+        bytes calldata b = nIn == 2 ? _chunks[1].data : _chunks[0].data;
+        uint256 n = a.length / 4;
+        bytes memory out = new bytes(a.length);
+        int32 param = _op.param;
+        for (uint256 e = 0; e < n; ++e) {
+            int32 x = GavelMerkle.elementAt(a, e);
+            int32 y = GavelMerkle.elementAt(b, e);
+            int32 v;
+            if (kind == OpKind.ADD) v = OperatorReplay.add(x, y);
+            else if (kind == OpKind.SUB) v = OperatorReplay.sub(x, y);
+            else if (kind == OpKind.MUL) v = OperatorReplay.mul(x, y);
+            else if (kind == OpKind.SCALE) v = OperatorReplay.scale(x, param);
+            else if (kind == OpKind.RELU) v = OperatorReplay.relu(x);
+            else if (kind == OpKind.RELU_GRAD) v = OperatorReplay.reluGrad(x, y);
+            else v = OperatorReplay.sgd(x, y, param);
+            _store(out, e, v);
+        }
+        leaf_ = GavelMerkle.chunkLeafMemory(out);
+    }
+
+    /// @dev Opens input slot `_slot` in the agreed pre-state and its disputed chunk.
+    function _openInput(
+        uint32 _slot,
+        uint32[] calldata _shape,
+        GavelMerkle.SlotProof calldata _slotProof,
+        GavelMerkle.ChunkProof calldata _chunkProof
+    ) internal view {
+        if (_slotProof.slot != _slot) {
+            revert WrongPosition(_slot, _slotProof.slot);
+        }
+        if (_slotProof.count != SLOTS) revert WrongCount(SLOTS, _slotProof.count);
+        if (!GavelMerkle.verifySlot(_slotProof, agreed)) revert InvalidProof("slot", Party.Solver);
+        if (_chunkProof.chunk != chunk) revert WrongPosition(chunk, _chunkProof.chunk);
+        if (keccak256(abi.encode(_chunkProof.shape)) != keccak256(abi.encode(_shape))) {
+            revert InvalidProof("chunk", Party.Solver);
+        }
+        if (!GavelMerkle.verifyChunk(_chunkProof, _slotProof.root)) revert InvalidProof("chunk", Party.Solver);
+    }
+
+    /// @dev Writes element `_i` of a chunk as 4 little-endian bytes.
+    function _store(bytes memory _out, uint256 _i, int32 _v) internal pure {
+        uint32 v = uint32(_v);
+        assembly ("memory-safe") {
+            let p := add(add(_out, 32), shl(2, _i))
+            mstore8(p, and(v, 0xff))
+            mstore8(add(p, 1), and(shr(8, v), 0xff))
+            mstore8(add(p, 2), and(shr(16, v), 0xff))
+            mstore8(add(p, 3), shr(24, v))
+        }
+    }
+
+    /// @dev Ends the game and reports to the market (the only external call, last).
+    function _resolve(bool _solverWon, Outcome _outcome) internal {
+        phase = Phase.Resolved;
+        solverWon = _solverWon;
+        outcome = _outcome;
+        emit GameResolved(GAME_ID, JOB, _solverWon, _outcome);
+        MARKET.resolveDispute(JOB, GAME_ID, _solverWon);
+    }
+}
