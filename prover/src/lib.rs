@@ -44,6 +44,7 @@ mod merkle;
 mod proof;
 mod record;
 mod store;
+pub mod vectors;
 
 pub use commit::{CHUNK_ELEMENTS, MAX_RANK, MemoryRoots, chunk_count, memory_root, step_root, tensor_root, trace_root};
 pub use error::{Error, Result, VerifyError};

@@ -2,6 +2,7 @@
 
 mod dataset;
 mod run;
+mod trace;
 mod vectors;
 
 use clap::Subcommand;
@@ -25,6 +26,9 @@ pub(crate) enum Command {
     /// Operator test vectors for the other implementations (Solidity).
     #[command(subcommand)]
     Vectors(vectors::Command),
+    /// Trace stores: inspect them, prove values from them, verify proofs.
+    #[command(subcommand)]
+    Trace(trace::Command),
 }
 
 pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
@@ -32,6 +36,7 @@ pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Run(args) => run::run(args, out),
         Command::Dataset(cmd) => dataset::run(cmd, out),
         Command::Vectors(cmd) => vectors::run(cmd, out),
+        Command::Trace(cmd) => trace::run(cmd, out),
     }
 }
 

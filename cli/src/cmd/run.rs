@@ -7,6 +7,7 @@ use gavel_executor::{
     BackendChoice, Checkpoint, GpuContext, GpuOptions, Int64Mode, JobSpec, Memory, TrainOptions, evaluate,
     numerics::fx_to_f64, reference::FloatModel, train,
 };
+use gavel_prover::{TraceWriter, Traced};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -28,6 +29,14 @@ pub(crate) struct Args {
     /// Also train the same model in `f32` and report its accuracy for comparison.
     #[arg(long)]
     compare_f32: bool,
+    /// Commit every step and keep the trace in this folder (a new trace store): prints
+    /// the trace root and the final output root (`docs/protocol.md`).
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
+    /// With `--trace`: keep the tensors of every this many checkpoints (others are
+    /// re-executed when a query needs them).
+    #[arg(long, default_value_t = 16, value_name = "K", requires = "trace")]
+    trace_every: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,6 +69,12 @@ struct Summary {
     final_memory_digest: String,
     checkpoints: Vec<PathBuf>,
     model: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_root: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_root: Option<String>,
 }
 
 pub(crate) fn run(args: Args, out: &Output) -> anyhow::Result<()> {
@@ -87,12 +102,22 @@ pub(crate) fn run(args: Args, out: &Output) -> anyhow::Result<()> {
     );
     let options = TrainOptions { checkpoint_dir: Some(args.out.clone()), loss_every: 10 };
     let started = Instant::now();
-    let report = train(&job, backend.as_mut(), &options, |p| {
+    let mut on_progress = |p: gavel_executor::Progress| {
         bar.set_position(p.step);
         if let Some(loss) = p.loss {
             bar.set_message(format!("loss {:.4}", fx_to_f64(loss)));
         }
-    })?;
+    };
+    let (report, trace) = match &args.trace {
+        Some(dir) => {
+            let writer = TraceWriter::create(dir, program.clone(), &job.inputs, args.trace_every)
+                .with_context(|| format!("creating trace store {}", dir.display()))?;
+            let mut traced = Traced::new(backend.as_mut(), writer);
+            let report = train(&job, &mut traced, &options, &mut on_progress)?;
+            (report, Some(traced.finish()?))
+        }
+        None => (train(&job, backend.as_mut(), &options, &mut on_progress)?, None),
+    };
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
 
@@ -120,6 +145,9 @@ pub(crate) fn run(args: Args, out: &Output) -> anyhow::Result<()> {
         final_memory_digest: report.final_digest.to_string(),
         checkpoints: report.checkpoints.clone(),
         model: model.clone(),
+        trace_dir: args.trace.clone(),
+        trace_root: trace.as_ref().map(|t| t.trace_root.to_string()),
+        output_root: trace.as_ref().map(|t| t.output_root.to_string()),
     };
     let path = args.out.join("summary.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&summary)?)
@@ -147,6 +175,9 @@ pub(crate) fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             summary.final_memory_digest,
             summary.model.display()
         );
+        if let (Some(dir), Some(root), Some(output)) = (&summary.trace_dir, &summary.trace_root, &summary.output_root) {
+            s += &format!("\ntrace store      {}\ntrace root       {root}\noutput root      {output}", dir.display());
+        }
         s
     });
     Ok(())

@@ -6,3 +6,4 @@ mod kill;
 mod proofs;
 mod props;
 mod store;
+mod vectors;
