@@ -140,7 +140,8 @@ contract DisputeGame is IDisputeGame {
     /// @notice The agreed memory root at `lo`: `h_lo`, then `M_{i,lo}`.
     bytes32 public agreed;
 
-    /// @notice `keccak256(abi.encode(descriptor))` of the disputed op (phase `Slot` on).
+    /// @notice `keccak256(abi.encode(descriptor))` of the disputed op once revealed (1
+    ///         before).
     bytes32 public descriptorHash;
 
     /// @dev Solver (0) and challenger (1).
@@ -182,8 +183,18 @@ contract DisputeGame is IDisputeGame {
         hi = _params.steps;
         agreed = _program.initialMemory;
         roundStart = uint64(block.timestamp);
-        _sides[0].remaining = _clock;
-        _sides[1].remaining = _clock;
+        // Every per-side word starts non-zero (1, never a root anyone can reveal), so the
+        // moves overwrite warm-priced non-zero words (5,000 gas) instead of paying 20,000 for
+        // a fresh one: the challenger pays that once here, with the game's creation.
+        for (uint256 i = 0; i < 2; ++i) {
+            Side storage s = _sides[i];
+            s.hi = bytes32(uint256(1));
+            s.stepRoot = bytes32(uint256(1));
+            s.a = bytes32(uint256(1));
+            s.b = bytes32(uint256(1));
+            s.remaining = _clock;
+        }
+        descriptorHash = bytes32(uint256(1));
         phase = _params.steps == 1 ? Phase.StepCommit : Phase.Checkpoints;
     }
 
@@ -287,7 +298,7 @@ contract DisputeGame is IDisputeGame {
 
         _move(p);
         s.a = _dataRoot;
-        if (descriptorHash == bytes32(0)) {
+        if (descriptorHash == bytes32(uint256(1))) {
             descriptorHash = opHash;
             chunks = uint64(GavelMerkle.chunkCount(len));
         }

@@ -214,7 +214,7 @@ abstract contract GameFixture is Test {
     ////////////////////////////////////////////////////////////////
 
     /// @notice The descriptor of op `_j` of the step body.
-    function _op(uint32 _j) internal view returns (OpDescriptor memory op_) {
+    function _op(uint32 _j) internal view virtual returns (OpDescriptor memory op_) {
         op_.inputs = new uint32[](_j == J ? 2 : 1);
         op_.shapes = new uint32[][](_j == J ? 3 : 2);
         if (_j == J) {
@@ -315,16 +315,22 @@ abstract contract GameFixture is Test {
 
     /// @notice Registers the program and opens a game with the honest side as `_honest`.
     function _open(Party _honest) internal returns (DisputeGame game_) {
-        if (factory.programRootOf(JobId.wrap(1)) == bytes32(0) || true) {
-            // A fresh factory per world: programs are registered once per job.
-            factory = new DisputeGameFactory(CLOCK);
-            factory.setMarket(address(market));
-            vm.prank(submitter);
-            factory.registerProgram(JobId.wrap(1), _program());
-        }
         Trace storage s = _honest == Party.Solver ? truth : lie;
         Trace storage c = _honest == Party.Solver ? lie : truth;
-        game_ = DisputeGame(market.open(factory, _params(s.traceRoot, s.post, c.traceRoot)));
+        game_ = _openWith(s.traceRoot, s.post, c.traceRoot);
+    }
+
+    /// @notice Opens a game on the current world's program (a fresh factory: a program is
+    ///         registered once per job) with the given commitments.
+    function _openWith(bytes32 _solverTrace, bytes32 _solverOut, bytes32 _challengerTrace)
+        internal
+        returns (DisputeGame game_)
+    {
+        factory = new DisputeGameFactory(CLOCK);
+        factory.setMarket(address(market));
+        vm.prank(submitter);
+        factory.registerProgram(JobId.wrap(1), _program());
+        game_ = DisputeGame(market.open(factory, _params(_solverTrace, _solverOut, _challengerTrace)));
     }
 
     /// @notice The program commitment of the world.

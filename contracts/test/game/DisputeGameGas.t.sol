@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {DisputeGame} from "../../src/game/DisputeGame.sol";
+import {Outcome, Party, Phase} from "../../src/game/GameTypes.sol";
+import {console} from "../lib/Test.sol";
+import {GameFixture} from "./GameFixture.sol";
+
+/// @title DisputeGameGasTest
+/// @notice Gas of a whole dispute over a trace of 2^20 ops (2^14 steps of 64 ops), per
+///         move and per party (docs/benchmarks.md). A move's cost is its execution gas
+///         (measured) plus the transaction's intrinsic cost: 21,000 plus calldata at
+///         4 / 16 gas per zero / non-zero byte, or the EIP-7623 floor (10 per token) where
+///         that is higher.
+contract DisputeGameGasTest is GameFixture {
+    /// @dev Running totals of one party.
+    struct Tally {
+        uint256 moves;
+        uint256 gas;
+        uint256 maxBisection;
+    }
+
+    /// @notice Plays the 2^20-op dispute and logs and checks the figures.
+    function test_gas_dispute2pow20_succeeds() public {
+        _build(1 << 14, 64, 9999, 40, Lie.Element, 5);
+        DisputeGame game = _open(Party.Challenger);
+        Tally[2] memory t;
+        uint256 replayGas;
+        uint256 maxStepCommit;
+        uint256 maxSlot;
+        for (uint256 round = 0; round < 100 && game.phase() != Phase.Resolved; ++round) {
+            Phase ph = game.phase();
+            if (ph == Phase.Replay) {
+                bytes memory data = _replayData(game.chunk());
+                replayGas = _call(game, address(this), data);
+                // The honest side pays for the replay.
+                t[1].gas += replayGas;
+                t[1].moves += 1;
+                break;
+            }
+            vm.warp(block.timestamp + 1 hours);
+            for (uint256 p = 0; p < 2; ++p) {
+                bytes memory data = _moveData(game, p == 0 ? lie : truth);
+                uint256 used = _call(game, p == 0 ? solver : challenger, data);
+                t[p].moves += 1;
+                t[p].gas += used;
+                if (ph == Phase.Checkpoints || ph == Phase.Ops || ph == Phase.Descent) {
+                    if (used > t[p].maxBisection) t[p].maxBisection = used;
+                } else if (ph == Phase.StepCommit) {
+                    if (used > maxStepCommit) maxStepCommit = used;
+                } else if (used > maxSlot) {
+                    maxSlot = used;
+                }
+            }
+        }
+        assertTrue(game.phase() == Phase.Resolved && !game.solverWon(), "the honest challenger won");
+        assertEq(uint256(game.outcome()), uint256(Outcome.Replayed), "by replay");
+
+        uint256 maxBisection = t[0].maxBisection > t[1].maxBisection ? t[0].maxBisection : t[1].maxBisection;
+        // The output slot here has 3 chunks (2 descent rounds); a slot of 2^26 elements has
+        // 2^17 chunks: 15 more descent moves each, bounded by the largest bisection move.
+        uint256 extra = 15 * maxBisection;
+        console.log("largest bisection move (tx gas)", maxBisection);
+        console.log("step commit move (tx gas)", maxStepCommit);
+        console.log("slot reveal move (tx gas)", maxSlot);
+        console.log("replay, 512-element sgd chunk with openings (tx gas)", replayGas);
+        console.log("solver (liar) moves", t[0].moves);
+        console.log("solver gas", t[0].gas);
+        console.log("challenger (honest) moves, replay included", t[1].moves);
+        console.log("challenger gas, replay included", t[1].gas);
+        console.log("worst case per party with a 2^26-element slot: moves", t[1].moves + 15);
+        console.log("worst case per party with a 2^26-element slot: gas", t[1].gas + extra);
+        assertLe(maxBisection, 80_000, "bisection move <= 80k");
+        assertLe(replayGas, 1_500_000, "replay <= 1.5M");
+        assertLe(t[1].moves + 15, 45, "<= 45 moves per party");
+        assertLe(t[1].gas + extra, 5_000_000, "<= 5M gas per party");
+    }
+
+    /// @dev Calls the game from `_from` and returns execution plus intrinsic gas.
+    function _call(DisputeGame _game, address _from, bytes memory _data) internal returns (uint256 gas_) {
+        vm.prank(_from);
+        uint256 g = gasleft();
+        (bool ok,) = address(_game).call(_data);
+        uint256 exec = g - gasleft();
+        require(ok, "move failed");
+        uint256 zeros;
+        for (uint256 i = 0; i < _data.length; ++i) {
+            if (_data[i] == 0) ++zeros;
+        }
+        uint256 tokens = zeros + 4 * (_data.length - zeros);
+        uint256 standard = 21_000 + 4 * tokens + exec;
+        uint256 floor = 21_000 + 10 * tokens;
+        gas_ = standard > floor ? standard : floor;
+    }
+
+    /// @dev `a <= b`.
+    function assertLe(uint256 _a, uint256 _b, string memory _e) internal pure {
+        vm.assertLe(_a, _b, _e);
+    }
+}
