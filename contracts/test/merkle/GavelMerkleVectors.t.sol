@@ -18,13 +18,6 @@ contract GavelMerkleVectorsTest is Test {
     /// @dev The harness under test.
     MerkleHarness internal h;
 
-    /// @dev An adversarial case the prover exports that cannot fail: in that trace
-    ///      `M_{2,0} = M_{2,1} = M_{2,2} = M_{2,3}` (ops 0 to 2 of step 2 write slots
-    ///      whose values do not change), so `M_{2,3}`'s proof relabelled as op 1 is, byte for
-    ///      byte, the valid proof of `M_{2,1}` (exported as valid too). Reported to the
-    ///      prover; skipped here and counted, so the test notices when it is fixed.
-    bytes internal constant CONTRADICTORY_CASE = "M_{2,3} claimed at op 1";
-
     /// @notice Deploys the harness.
     function setUp() public {
         h = new MerkleHarness();
@@ -118,7 +111,6 @@ contract GavelMerkleVectorsTest is Test {
         string memory json = vm.readFile("tests/vectors/merkle/proofs.json");
         uint256 n;
         uint256 invalid;
-        uint256 contradictory;
         for (; vm.keyExistsJson(json, _key(".cases", n, "")); ++n) {
             string memory k = _key(".cases", n, "");
             string memory kind = vm.parseJsonString(json, string.concat(k, ".kind"));
@@ -141,18 +133,11 @@ contract GavelMerkleVectorsTest is Test {
                 fail(string.concat("unknown proof kind ", kind));
             }
             string memory name = vm.parseJsonString(json, string.concat(k, ".name"));
-            if (keccak256(bytes(name)) == keccak256(CONTRADICTORY_CASE) && got && !valid) {
-                // See CONTRADICTORY_CASE: the same proof is exported as valid ("M_{2,1}").
-                ++contradictory;
-                continue;
-            }
             assertEq(got, valid, string.concat(k, ": ", name));
             if (!valid) ++invalid;
         }
-        assertTrue(n >= 55, "proof cases");
-        assertTrue(invalid >= 30, "adversarial cases");
-        // Fails once the prover fixes the vector: then drop CONTRADICTORY_CASE.
-        assertEq(contradictory, 1, "contradictory vector still exported");
+        assertTrue(n >= 57, "proof cases");
+        assertTrue(invalid >= 31, "adversarial cases");
     }
 
     ////////////////////////////////////////////////////////////////
