@@ -24,6 +24,9 @@ contract DisputeGameGasTest is GameFixture {
     function test_gas_dispute2pow20_succeeds() public {
         _build(1 << 14, 64, 9999, 40, Lie.Element, 5);
         DisputeGame game = _open(Party.Challenger);
+        uint256 g0 = gasleft();
+        market.open(factory, _params(lie.traceRoot, lie.post, truth.traceRoot));
+        console.log("game creation through the factory (execution gas)", g0 - gasleft());
         Tally[2] memory t;
         uint256 replayGas;
         uint256 maxStepCommit;
