@@ -4,6 +4,7 @@
 //! an exit code; each subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod config;
 mod output;
 
 use std::process::ExitCode;

@@ -1,6 +1,8 @@
 //! Subcommands, one module each.
 
+mod chain;
 mod dataset;
+mod key;
 mod run;
 mod trace;
 mod vectors;
@@ -15,6 +17,10 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 pub(crate) const EXIT_DEVICE: u8 = 3;
 /// Exit code for any other failure.
 pub(crate) const EXIT_FAILURE: u8 = 1;
+/// Exit code when the chain fails us: unreachable RPC, a reverted or failed transaction.
+pub(crate) const EXIT_CHAIN: u8 = 4;
+/// Exit code when data does not match its commitment (deployed code, hashes, roots).
+pub(crate) const EXIT_VERIFICATION: u8 = 5;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -29,6 +35,10 @@ pub(crate) enum Command {
     /// Trace stores: inspect them, prove values from them, verify proofs.
     #[command(subcommand)]
     Trace(trace::Command),
+    /// The local chain (up, down, status), deploying the contracts, exporting events.
+    Chain(chain::Args),
+    /// Encrypted signing keys (new, import, list).
+    Key(key::Args),
 }
 
 pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
@@ -37,15 +47,39 @@ pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Dataset(cmd) => dataset::run(cmd, out),
         Command::Vectors(cmd) => vectors::run(cmd, out),
         Command::Trace(cmd) => trace::run(cmd, out),
+        Command::Chain(args) => chain::run(args, out),
+        Command::Key(args) => key::run(args, out),
     }
 }
 
-/// Maps an error to an exit code by the executor error at its root, if any.
+/// Maps an error to an exit code by the executor or chain-client error at its root, if any.
 pub(crate) fn exit_code(err: &anyhow::Error) -> u8 {
     use gavel_executor::Error;
+    if let Some(code) = chain_exit_code(err) {
+        return code;
+    }
     match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
         Some(Error::Spec(_) | Error::Program(_) | Error::Input(_) | Error::Dataset { .. }) => EXIT_USAGE,
         Some(Error::Gpu(_)) => EXIT_DEVICE,
         _ => EXIT_FAILURE,
     }
+}
+
+/// Exit codes of the chain commands' errors.
+fn chain_exit_code(err: &anyhow::Error) -> Option<u8> {
+    use gavel_chain_client::ErrorKind;
+    err.chain().find_map(|e| {
+        if let Some(e) = e.downcast_ref::<gavel_chain_client::Error>() {
+            return Some(match e.kind() {
+                ErrorKind::Usage => EXIT_USAGE,
+                ErrorKind::Chain => EXIT_CHAIN,
+                ErrorKind::Verification => EXIT_VERIFICATION,
+                ErrorKind::Other => EXIT_FAILURE,
+            });
+        }
+        if e.is::<crate::config::UsageError>() {
+            return Some(EXIT_USAGE);
+        }
+        e.is::<crate::config::VerificationError>().then_some(EXIT_VERIFICATION)
+    })
 }
