@@ -7,6 +7,7 @@ import {GavelMerkle} from "../merkle/GavelMerkle.sol";
 import {OperatorReplay} from "../replay/OperatorReplay.sol";
 import {OpDescriptor, OpKind, Outcome, Party, Phase, ProgramCommitment} from "./GameTypes.sol";
 import {IDisputeGame} from "./IDisputeGame.sol";
+import {OneStepReplay} from "./OneStepReplay.sol";
 
 /// @title DisputeGame
 /// @notice One dispute over one job's result, between the solver and one challenger
@@ -80,6 +81,9 @@ contract DisputeGame is IDisputeGame {
     /// @notice The op descriptor tree's root.
     bytes32 public immutable OP_TREE;
 
+    /// @notice The one-element replay of the non-element-wise operators.
+    OneStepReplay public immutable REPLAYER;
+
     ////////////////////////////////////////////////////////////////
     //                          STORAGE                           //
     ////////////////////////////////////////////////////////////////
@@ -137,6 +141,12 @@ contract DisputeGame is IDisputeGame {
     /// @notice Chunks of the written slot.
     uint64 public chunks;
 
+    /// @notice Elements of the written slot.
+    uint64 public elements;
+
+    /// @notice The disputed op's kind (`OpKind`, phase `Slot` on).
+    uint8 public opKind;
+
     /// @notice The agreed memory root at `lo`: `h_lo`, then `M_{i,lo}`.
     bytes32 public agreed;
 
@@ -157,14 +167,17 @@ contract DisputeGame is IDisputeGame {
     /// @param _bound Whether `_program` was registered for the job.
     /// @param _clock Seconds on each party's clock.
     /// @param _market The market to report to.
+    /// @param _replayer The one-element replay.
     constructor(
         IDisputeGameFactory.DisputeParams memory _params,
         ProgramCommitment memory _program,
         bool _bound,
         uint64 _clock,
-        IDisputeResolver _market
+        IDisputeResolver _market,
+        OneStepReplay _replayer
     ) {
         MARKET = _market;
+        REPLAYER = _replayer;
         JOB = _params.job;
         GAME_ID = _params.game;
         SOLVER = _params.solver;
@@ -301,12 +314,14 @@ contract DisputeGame is IDisputeGame {
         if (descriptorHash == bytes32(uint256(1))) {
             descriptorHash = opHash;
             chunks = uint64(GavelMerkle.chunkCount(len));
+            elements = uint64(len);
+            opKind = _op.kind;
         }
         emit SlotRevealed(GAME_ID, p, _op.out, _dataRoot);
         if (_sides[_other(p)].moved) {
             uint256 d = GavelMerkle.depth(chunks);
             level = uint8(d);
-            _next(d == 0 ? Phase.Replay : Phase.Descent, 0, 0);
+            _next(d == 0 ? _replayPhase() : Phase.Descent, 0, 0);
         }
     }
 
@@ -327,6 +342,42 @@ contract DisputeGame is IDisputeGame {
     ////////////////////////////////////////////////////////////////
 
     /// @inheritdoc IDisputeGame
+    function revealChunk(bytes calldata _data) external {
+        Party p = _party(Phase.ChunkReveal);
+        Side storage s = _sides[uint8(p)];
+        uint256 want = _chunkLength();
+        if (_data.length != want * 4) revert WrongCount(want * 4, _data.length);
+        if (GavelMerkle.chunkLeaf(_data) != s.a) revert InvalidProof("chunk", p);
+        _move(p);
+        emit ChunkRevealed(GAME_ID, p, chunk, _data);
+        if (_sides[_other(p)].moved) _next(Phase.Replay, chunk, 0);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function replayElement(
+        OpDescriptor calldata _op,
+        uint256 _index,
+        bytes calldata _solverChunk,
+        bytes calldata _challengerChunk,
+        OneStepReplay.InputOpening[] calldata _inputs
+    ) external {
+        if (phase != Phase.Replay) revert WrongPhase(phase, Phase.Replay);
+        bytes32 h = keccak256(abi.encode(_op));
+        if (h != descriptorHash) revert RootMismatch("descriptor", descriptorHash, h);
+        if (_isElementwise(_op.kind)) revert WrongReplay(_op.kind);
+        if (GavelMerkle.chunkLeaf(_solverChunk) != _sides[0].a) revert InvalidProof("chunk", Party.Solver);
+        if (GavelMerkle.chunkLeaf(_challengerChunk) != _sides[1].a) revert InvalidProof("chunk", Party.Challenger);
+        uint256 n = _solverChunk.length / 4;
+        if (_index >= n) revert IndexPastChunk(_index, n);
+        int32 vs = GavelMerkle.elementAt(_solverChunk, _index);
+        if (vs == GavelMerkle.elementAt(_challengerChunk, _index)) revert SameElement(_index);
+        uint256 e = uint256(chunk) * GavelMerkle.CHUNK_ELEMENTS + _index;
+        int32 v = REPLAYER.replayElement(_op, step, e, agreed, SLOTS, _inputs);
+        emit ElementReplayed(GAME_ID, e, v);
+        _resolve(vs == v, Outcome.Replayed);
+    }
+
+    /// @inheritdoc IDisputeGame
     function replay(
         OpDescriptor calldata _op,
         GavelMerkle.SlotProof[] calldata _slots,
@@ -335,6 +386,7 @@ contract DisputeGame is IDisputeGame {
         if (phase != Phase.Replay) revert WrongPhase(phase, Phase.Replay);
         bytes32 h = keccak256(abi.encode(_op));
         if (h != descriptorHash) revert RootMismatch("descriptor", descriptorHash, h);
+        if (!_isElementwise(_op.kind)) revert WrongReplay(_op.kind);
         bytes32 leaf = _replayChunk(_op, _slots, _chunks);
         emit Replayed(GAME_ID, chunk, leaf);
         // The two leaves differ, so at most one equals the recomputed one.
@@ -516,8 +568,20 @@ contract DisputeGame is IDisputeGame {
         } else if (c >= chunks) {
             _resolve(s0.a == bytes32(0), Outcome.Padding);
         } else {
-            _next(Phase.Replay, c, 0);
+            _next(_replayPhase(), c, 0);
         }
+    }
+
+    /// @dev The phase after the descent: the element-wise operators are replayed chunk by
+    ///      chunk at once; the others first need both chunks' bytes.
+    function _replayPhase() internal view returns (Phase phase_) {
+        phase_ = _isElementwise(opKind) ? Phase.Replay : Phase.ChunkReveal;
+    }
+
+    /// @dev Whether output chunk `c` of the operator reads only chunk `c` of each input.
+    function _isElementwise(uint8 _kind) internal pure returns (bool yes_) {
+        yes_ = _kind == OpKind.ADD || _kind == OpKind.SUB || _kind == OpKind.MUL || _kind == OpKind.SCALE
+            || _kind == OpKind.RELU || _kind == OpKind.RELU_GRAD || _kind == OpKind.SGD;
     }
 
     /// @dev Recomputes the disputed chunk of the output from the inputs' chunks (same
@@ -566,6 +630,12 @@ contract DisputeGame is IDisputeGame {
             _store(out, e, v);
         }
         leaf_ = GavelMerkle.chunkLeafMemory(out);
+    }
+
+    /// @dev Elements in the disputed chunk (512, fewer in the last).
+    function _chunkLength() internal view returns (uint256 n_) {
+        uint256 rest = uint256(elements) - uint256(chunk) * GavelMerkle.CHUNK_ELEMENTS;
+        n_ = rest < GavelMerkle.CHUNK_ELEMENTS ? rest : GavelMerkle.CHUNK_ELEMENTS;
     }
 
     /// @dev Opens input slot `_slot` in the agreed pre-state and its disputed chunk.

@@ -4,8 +4,9 @@ pragma solidity 0.8.30;
 import {IDisputeGameFactory, IDisputeResolver} from "../interfaces/IDisputeGameFactory.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {GameId, JobId} from "../interfaces/Types.sol";
-import {DisputeGame} from "./DisputeGame.sol";
+import {DisputeGameDeployer} from "./DisputeGameDeployer.sol";
 import {ProgramCommitment} from "./GameTypes.sol";
+import {OneStepReplay} from "./OneStepReplay.sol";
 
 /// @title DisputeGameFactory
 /// @notice Opens one `DisputeGame` per challenge for the JobMarket, and holds the program
@@ -97,6 +98,12 @@ contract DisputeGameFactory is IDisputeGameFactory {
     /// @notice Seconds on each party's chess clock in every game.
     uint64 public immutable CLOCK;
 
+    /// @notice The one-element replay every game uses.
+    OneStepReplay public immutable REPLAYER;
+
+    /// @notice Deploys the games (holds their creation code).
+    DisputeGameDeployer public immutable DEPLOYER_OF_GAMES;
+
     /// @notice The market (zero until set).
     address public market;
 
@@ -112,10 +119,15 @@ contract DisputeGameFactory is IDisputeGameFactory {
 
     /// @notice Deploys the factory.
     /// @param _clock Seconds on each party's chess clock (docs/contracts.md: 3 days).
-    constructor(uint64 _clock) {
+    /// @param _replayer The deployed `OneStepReplay`.
+    /// @param _deployer The deployed `DisputeGameDeployer`.
+    constructor(uint64 _clock, OneStepReplay _replayer, DisputeGameDeployer _deployer) {
         if (_clock == 0) revert ZeroClock();
+        if (address(_replayer) == address(0) || address(_deployer) == address(0)) revert ZeroAddress();
         DEPLOYER = msg.sender;
         CLOCK = _clock;
+        REPLAYER = _replayer;
+        DEPLOYER_OF_GAMES = _deployer;
     }
 
     ////////////////////////////////////////////////////////////////
@@ -155,7 +167,7 @@ contract DisputeGameFactory is IDisputeGameFactory {
         if (_params.solver == _params.challenger) revert SameParties(_params.solver);
         ProgramCommitment memory program = _programs[_params.job];
         bool bound = program.ops != 0;
-        game_ = address(new DisputeGame(_params, program, bound, CLOCK, IDisputeResolver(msg.sender)));
+        game_ = DEPLOYER_OF_GAMES.deploy(_params, program, bound, CLOCK, IDisputeResolver(msg.sender), REPLAYER);
         gameOf[_params.game] = game_;
         emit GameCreated(_params.job, _params.game, game_, bound);
     }

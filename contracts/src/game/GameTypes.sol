@@ -13,7 +13,9 @@ enum Party {
 /// @dev `Checkpoints` (bisection over `h_0..h_N`) -> `StepCommit` (both commit their
 ///      op-level roots of step `i`) -> `Ops` (bisection over `M_{i,0..K}`) -> `Slot` (both
 ///      reveal the written slot's chunk tree root) -> `Descent` (down the output tensor's
-///      chunk tree) -> `Replay` (one chunk recomputed on-chain) -> `Resolved`. A phase with
+///      chunk tree) -> `ChunkReveal` (both publish the disputed chunk's bytes; skipped for
+///      the element-wise operators) -> `Replay` (the chunk, or one element of it,
+///      recomputed on-chain) -> `Resolved`. A phase with
 ///      nothing left to bisect is skipped; a timeout or a decisive check resolves early.
 enum Phase {
     Checkpoints,
@@ -21,6 +23,7 @@ enum Phase {
     Ops,
     Slot,
     Descent,
+    ChunkReveal,
     Replay,
     Resolved
 }

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {GameId, JobId} from "../interfaces/Types.sol";
 import {GavelMerkle} from "../merkle/GavelMerkle.sol";
 import {OpDescriptor, Outcome, Party, Phase} from "./GameTypes.sol";
+import {OneStepReplay} from "./OneStepReplay.sol";
 
 /// @title IDisputeGame
 /// @notice One dispute between a solver and a challenger over one job's result: bisection
@@ -77,6 +78,20 @@ interface IDisputeGame {
     /// @notice The job has a program commitment.
     error ProgramBound();
 
+    /// @notice This replay entry point is not the one for the disputed operator: `replay`
+    ///         for the element-wise ones, `replayElement` for the others.
+    /// @param kind The operator.
+    error WrongReplay(uint8 kind);
+
+    /// @notice The two revealed chunks hold the same value at the element chosen.
+    /// @param index The element's index within the chunk.
+    error SameElement(uint256 index);
+
+    /// @notice The element index is past the end of the chunk.
+    /// @param index The index.
+    /// @param length Elements in the chunk.
+    error IndexPastChunk(uint256 index, uint256 length);
+
     ////////////////////////////////////////////////////////////////
     //                           EVENTS                           //
     ////////////////////////////////////////////////////////////////
@@ -116,6 +131,19 @@ interface IDisputeGame {
     /// @param left The left child.
     /// @param right The right child.
     event ChildrenRevealed(GameId indexed game, Party indexed party, uint256 level, bytes32 left, bytes32 right);
+
+    /// @notice A party published the bytes of its disputed chunk.
+    /// @param game The game.
+    /// @param party The party.
+    /// @param chunk The chunk index.
+    /// @param data Its little-endian bytes.
+    event ChunkRevealed(GameId indexed game, Party indexed party, uint64 chunk, bytes data);
+
+    /// @notice One element of the disputed chunk was recomputed on-chain.
+    /// @param game The game.
+    /// @param element The flat output position.
+    /// @param value The recomputed value.
+    event ElementReplayed(GameId indexed game, uint256 element, int32 value);
 
     /// @notice Both parties moved: the round is settled and the next one starts.
     /// @param game The game.
@@ -185,8 +213,31 @@ interface IDisputeGame {
     /// @param _right The right child.
     function revealChildren(bytes32 _left, bytes32 _right) external;
 
-    /// @notice Phase `Replay` (anyone): recompute the disputed chunk from the inputs opened
-    ///         against the agreed pre-state; the party whose chunk leaf differs loses.
+    /// @notice Phase `ChunkReveal`: publish the bytes of the caller's disputed chunk (its
+    ///         current leaf), so that anyone can replay an element where the two differ.
+    /// @param _data The chunk's little-endian bytes.
+    function revealChunk(bytes calldata _data) external;
+
+    /// @notice Phase `Replay` (anyone), non-element-wise operators: recompute element
+    ///         `_index` of the disputed chunk, where the two revealed chunks differ, from
+    ///         inputs opened against the agreed pre-state; the party whose value differs
+    ///         from it loses.
+    /// @param _op The disputed op's descriptor (as revealed).
+    /// @param _index The element's index within the chunk.
+    /// @param _solverChunk The solver's revealed chunk bytes.
+    /// @param _challengerChunk The challenger's revealed chunk bytes.
+    /// @param _inputs One opening per input of the op, in argument order.
+    function replayElement(
+        OpDescriptor calldata _op,
+        uint256 _index,
+        bytes calldata _solverChunk,
+        bytes calldata _challengerChunk,
+        OneStepReplay.InputOpening[] calldata _inputs
+    ) external;
+
+    /// @notice Phase `Replay` (anyone), element-wise operators: recompute the disputed
+    ///         chunk from the inputs opened against the agreed pre-state; the party whose
+    ///         chunk leaf differs loses.
     /// @param _op The disputed op's descriptor (as revealed).
     /// @param _slots Each input's slot in the agreed pre-state, in argument order.
     /// @param _chunks Each input's chunk that the disputed chunk reads.

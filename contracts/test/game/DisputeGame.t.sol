@@ -5,6 +5,7 @@ import {DisputeGame} from "../../src/game/DisputeGame.sol";
 import {DisputeGameFactory} from "../../src/game/DisputeGameFactory.sol";
 import {OpDescriptor, OpKind, Outcome, Party, Phase} from "../../src/game/GameTypes.sol";
 import {IDisputeGame} from "../../src/game/IDisputeGame.sol";
+import {OneStepReplay} from "../../src/game/OneStepReplay.sol";
 import {JobId} from "../../src/interfaces/Types.sol";
 import {GavelMerkle} from "../../src/merkle/GavelMerkle.sol";
 import {MerkleTree} from "../merkle/MerkleTree.sol";
@@ -482,7 +483,7 @@ contract DisputeGameTest is GameFixture {
     function test_resolveUnbound_succeeds() public {
         vm.expectRevert(IDisputeGame.ProgramBound.selector);
         game.resolveUnbound();
-        DisputeGameFactory bare = new DisputeGameFactory(CLOCK);
+        DisputeGameFactory bare = new DisputeGameFactory(CLOCK, replayer, gameDeployer);
         bare.setMarket(address(market));
         DisputeGame g = DisputeGame(market.open(bare, _params(truth.traceRoot, truth.post, lie.traceRoot)));
         assertTrue(!g.BOUND(), "unbound");
@@ -497,16 +498,18 @@ contract DisputeGameTest is GameFixture {
         g.resolveUnbound();
     }
 
-    /// @notice An operator this version cannot replay, and a malformed descriptor.
-    function test_replay_unsupported_reverts() public {
-        // Re-register a program whose op J is a transpose (same slots).
+    /// @notice Each replay entry point takes only its own operators, and a malformed
+    ///         descriptor is refused.
+    function test_replay_wrongEntryPoint_reverts() public {
+        // Op J becomes a transpose (same slots): it goes through the chunk reveal.
         OpDescriptor memory t = _op(J);
         t.kind = OpKind.TRANSPOSE;
         _replaceOp(t);
+        _until(Phase.ChunkReveal);
         _until(Phase.Replay);
         GavelMerkle.SlotProof[] memory s = new GavelMerkle.SlotProof[](2);
         GavelMerkle.ChunkProof[] memory c = new GavelMerkle.ChunkProof[](2);
-        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.UnsupportedOperator.selector, OpKind.TRANSPOSE));
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.WrongReplay.selector, OpKind.TRANSPOSE));
         game.replay(t, s, c);
 
         replacement = "";
@@ -516,6 +519,71 @@ contract DisputeGameTest is GameFixture {
         _until(Phase.Replay);
         vm.expectRevert(abi.encodeWithSelector(IDisputeGame.MalformedDescriptor.selector, OpKind.SGD));
         game.replay(m, s, c);
+        OneStepReplay.InputOpening[] memory ins;
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.WrongReplay.selector, OpKind.SGD));
+        game.replayElement(m, 0, "", "", ins);
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //              CHUNK REVEAL AND ELEMENT REPLAY               //
+    ////////////////////////////////////////////////////////////////
+
+    /// @notice `add_bias`: both reveal their chunk, the element replay rules.
+    function test_replayElement_succeeds() public {
+        jKind = OpKind.ADD_BIAS;
+        _build(8, 4, 3, 2, Lie.Element, 700);
+        game = _open(Party.Solver);
+        _until(Phase.ChunkReveal);
+        _moveAs(Party.Solver);
+        _moveAs(Party.Challenger);
+        assertTrue(game.phase() == Phase.Replay, "replay");
+        (bool ok,) = address(game).call(_replayElementData(1));
+        assertTrue(ok, "element replay");
+        assertTrue(game.solverWon(), "solver");
+    }
+
+    /// @notice `revealChunk` reverts: wrong length, bytes that are not the party's leaf.
+    function test_revealChunk_reverts() public {
+        jKind = OpKind.SOFTMAX;
+        _build(8, 4, 3, 2, Lie.Element, 700);
+        game = _open(Party.Solver);
+        _until(Phase.ChunkReveal);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.WrongCount.selector, 2048, 32));
+        game.revealChunk(bytes.concat(bytes32(0)));
+        vm.prank(challenger);
+        _expectInvalid("chunk", Party.Challenger);
+        game.revealChunk(_chunkBytes(truth, 1));
+        vm.prank(challenger);
+        game.revealChunk(_chunkBytes(lie, 1));
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.AlreadyMoved.selector, Party.Challenger));
+        game.revealChunk(_chunkBytes(lie, 1));
+    }
+
+    /// @notice `replayElement` reverts: chunks that are not the parties', an index past the
+    ///         chunk, an element where both agree.
+    function test_replayElement_reverts() public {
+        jKind = OpKind.SOFTMAX;
+        _build(8, 4, 3, 2, Lie.Element, 700);
+        game = _open(Party.Solver);
+        _until(Phase.Replay);
+        bytes memory sc = _chunkBytes(truth, 1);
+        bytes memory cc = _chunkBytes(lie, 1);
+        OneStepReplay.InputOpening[] memory ins;
+        OpDescriptor memory op = _op(J);
+        _expectInvalid("chunk", Party.Solver);
+        game.replayElement(op, 0, cc, cc, ins);
+        _expectInvalid("chunk", Party.Challenger);
+        game.replayElement(op, 0, sc, sc, ins);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.IndexPastChunk.selector, 512, 512));
+        game.replayElement(op, 512, sc, cc, ins);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.SameElement.selector, 0));
+        game.replayElement(op, 0, sc, cc, ins);
+        vm.expectRevert(abi.encodeWithSelector(OneStepReplay.InputCount.selector, 1, 0));
+        game.replayElement(op, 700 - 512, sc, cc, ins);
+        (bool ok,) = address(game).call(_replayElementData(1));
+        assertTrue(ok && game.solverWon(), "softmax replay");
     }
 
     /// @dev Re-opens the game with op J replaced by `_op` in the program.

@@ -22,8 +22,8 @@ contract DisputeGameFactoryTest is GameFixture {
     /// @notice Constructor and `setMarket`: zero clock, deployer only, once, non-zero.
     function test_setMarket_reverts() public {
         vm.expectRevert(DisputeGameFactory.ZeroClock.selector);
-        new DisputeGameFactory(0);
-        DisputeGameFactory f = new DisputeGameFactory(CLOCK);
+        new DisputeGameFactory(0, replayer, gameDeployer);
+        DisputeGameFactory f = new DisputeGameFactory(CLOCK, replayer, gameDeployer);
         assertEq(f.CLOCK(), CLOCK, "clock");
         assertTrue(f.DEPLOYER() == address(this), "deployer");
         vm.prank(solver);

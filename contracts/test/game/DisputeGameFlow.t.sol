@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {DisputeGame} from "../../src/game/DisputeGame.sol";
-import {Outcome, Party, Phase} from "../../src/game/GameTypes.sol";
+import {OpKind, Outcome, Party, Phase} from "../../src/game/GameTypes.sol";
 import {GameFixture} from "./GameFixture.sol";
 
 /// @title DisputeGameFlowTest
@@ -67,6 +67,21 @@ contract DisputeGameFlowTest is GameFixture {
         _assertWon(game, Party.Challenger, Outcome.Replayed);
     }
 
+    /// @notice `add_bias` and `softmax` (one-element replay after the chunk reveal), either
+    ///         side honest.
+    function test_play_elementReplay_succeeds() public {
+        jKind = OpKind.ADD_BIAS;
+        _build(8, 4, 3, 2, Lie.Element, 1099);
+        DisputeGame game = _open(Party.Challenger);
+        _playOut(game, Party.Challenger);
+        _assertWon(game, Party.Challenger, Outcome.Replayed);
+        jKind = OpKind.SOFTMAX;
+        _build(3, 2, 2, 1, Lie.Element, 42);
+        game = _open(Party.Solver);
+        _playOut(game, Party.Solver);
+        _assertWon(game, Party.Solver, Outcome.Replayed);
+    }
+
     /// @notice Any world, any lie, either side honest: the honest side wins, within the
     ///         clocks, reported once.
     function testFuzz_play_honestWins_succeeds(
@@ -78,6 +93,7 @@ contract DisputeGameFlowTest is GameFixture {
         uint256 _e,
         bool _solverHonest
     ) public {
+        jKind = [OpKind.SGD, OpKind.ADD_BIAS, OpKind.SOFTMAX][_e % 3];
         uint64 n = uint64(bound(_n, 1, 1 << 12));
         uint32 k = uint32(bound(_k, 1, 64));
         uint64 d = uint64(bound(_d, 0, n - 1));

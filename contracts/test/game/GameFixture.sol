@@ -2,8 +2,10 @@
 pragma solidity 0.8.30;
 
 import {DisputeGame} from "../../src/game/DisputeGame.sol";
+import {DisputeGameDeployer} from "../../src/game/DisputeGameDeployer.sol";
 import {DisputeGameFactory} from "../../src/game/DisputeGameFactory.sol";
 import {OpDescriptor, OpKind, Party, Phase, ProgramCommitment} from "../../src/game/GameTypes.sol";
+import {OneStepReplay} from "../../src/game/OneStepReplay.sol";
 import {IDisputeGameFactory} from "../../src/interfaces/IDisputeGameFactory.sol";
 import {IJobMarket} from "../../src/interfaces/IJobMarket.sol";
 import {DeviceId, GameId, JobId} from "../../src/interfaces/Types.sol";
@@ -148,6 +150,7 @@ abstract contract GameFixture is Test {
         bytes32 stepRoot;
         bytes32[] outLeaves; // leaves of its p tree after op J (4: three chunks + padding)
         bytes32 outData; // root of that tree
+        int32[] out; // its p after op J
         bool honest;
         Lie lie;
     }
@@ -173,6 +176,8 @@ abstract contract GameFixture is Test {
     ////////////////////////////////////////////////////////////////
 
     MarketMock internal market;
+    OneStepReplay internal replayer;
+    DisputeGameDeployer internal gameDeployer;
     DisputeGameFactory internal factory;
     address internal submitter = address(0x5B);
     address internal solver = address(0x501);
@@ -186,11 +191,17 @@ abstract contract GameFixture is Test {
     uint32 internal J;
     int32[] internal pValues;
     int32[] internal gValues;
+    int32[] internal qValues;
+
+    /// @dev The kind of op J: `SGD` (element-wise, chunk replay), `ADD_BIAS` or `SOFTMAX`
+    ///      (one-element replay after the chunk reveal).
+    uint8 internal jKind = OpKind.SGD;
     bytes32[] internal slotsA;
     bytes32 internal memA;
     bytes32[] internal opLeaves;
     Trace internal truth;
     Trace internal lie;
+    Party internal honestSide;
 
     ////////////////////////////////////////////////////////////////
     //                          SET-UP                            //
@@ -200,12 +211,17 @@ abstract contract GameFixture is Test {
     function setUp() public virtual {
         vm.warp(1_000_000);
         market = new MarketMock();
-        factory = new DisputeGameFactory(CLOCK);
+        replayer = new OneStepReplay();
+        gameDeployer = new DisputeGameDeployer();
+        factory = new DisputeGameFactory(CLOCK, replayer, gameDeployer);
         factory.setMarket(address(market));
         market.setJob(submitter, IJobMarket.JobState.Open);
         for (uint256 i = 0; i < LEN; ++i) {
             pValues.push(int32(int256((i * 7919) % 200_003)) - 100_000);
             gValues.push(int32(int256((i * 104_729) % 300_007)) - 150_000);
+        }
+        for (uint256 i = 0; i < 100; ++i) {
+            qValues.push(int32(int256((i * 31_337) % 100_003)) - 50_000);
         }
     }
 
@@ -215,23 +231,39 @@ abstract contract GameFixture is Test {
 
     /// @notice The descriptor of op `_j` of the step body.
     function _op(uint32 _j) internal view virtual returns (OpDescriptor memory op_) {
-        op_.inputs = new uint32[](_j == J ? 2 : 1);
-        op_.shapes = new uint32[][](_j == J ? 3 : 2);
-        if (_j == J) {
+        if (_j == J && jKind == OpKind.SGD) {
             op_.kind = OpKind.SGD;
-            op_.out = 0;
+            op_.inputs = new uint32[](2);
             (op_.inputs[0], op_.inputs[1]) = (0, 1);
-            op_.shapes[0] = _shape(LEN);
-            op_.shapes[1] = _shape(LEN);
-            op_.shapes[2] = _shape(LEN);
+            op_.shapes = new uint32[][](3);
+            (op_.shapes[0], op_.shapes[1], op_.shapes[2]) = (_pShape(), _pShape(), _pShape());
             op_.param = LR;
+        } else if (_j == J && jKind == OpKind.ADD_BIAS) {
+            op_.kind = OpKind.ADD_BIAS;
+            op_.inputs = new uint32[](2);
+            (op_.inputs[0], op_.inputs[1]) = (1, 3);
+            op_.shapes = new uint32[][](3);
+            (op_.shapes[0], op_.shapes[1], op_.shapes[2]) = (_pShape(), _pShape(), _shape(100));
+        } else if (_j == J) {
+            op_.kind = OpKind.SOFTMAX;
+            op_.inputs = new uint32[](1);
+            op_.inputs[0] = 1;
+            op_.shapes = new uint32[][](2);
+            (op_.shapes[0], op_.shapes[1]) = (_pShape(), _pShape());
         } else {
             op_.kind = OpKind.RELU;
             op_.out = 2;
+            op_.inputs = new uint32[](1);
             op_.inputs[0] = 2;
-            op_.shapes[0] = _shape(3);
-            op_.shapes[1] = _shape(3);
+            op_.shapes = new uint32[][](2);
+            (op_.shapes[0], op_.shapes[1]) = (_shape(3), _shape(3));
         }
+    }
+
+    /// @notice The shape of `p` and `g`: `[11, 100]`.
+    function _pShape() internal pure returns (uint32[] memory s_) {
+        s_ = new uint32[](2);
+        (s_[0], s_[1]) = (11, 100);
     }
 
     /// @notice A rank-1 shape.
@@ -243,8 +275,23 @@ abstract contract GameFixture is Test {
     /// @notice The true `p` after op `J`.
     function _pAfter() internal view returns (int32[] memory out_) {
         out_ = new int32[](LEN);
+        if (jKind == OpKind.SOFTMAX) {
+            for (uint256 r = 0; r < 11; ++r) {
+                int32[] memory row = new int32[](100);
+                for (uint256 i = 0; i < 100; ++i) {
+                    row[i] = gValues[r * 100 + i];
+                }
+                int32[] memory sm = OperatorReplay.softmaxRow(row);
+                for (uint256 i = 0; i < 100; ++i) {
+                    out_[r * 100 + i] = sm[i];
+                }
+            }
+            return out_;
+        }
         for (uint256 i = 0; i < LEN; ++i) {
-            out_[i] = OperatorReplay.sgd(pValues[i], gValues[i], LR);
+            out_[i] = jKind == OpKind.SGD
+                ? OperatorReplay.sgd(pValues[i], gValues[i], LR)
+                : OperatorReplay.addBias(gValues[i], qValues[i % 100]);
         }
     }
 
@@ -253,14 +300,12 @@ abstract contract GameFixture is Test {
     function _build(uint64 _n, uint32 _k, uint64 _d, uint32 _j, Lie _lie, uint256 _e) internal {
         (N, K, D, J) = (_n, _k, _d, _j);
         delete slotsA;
-        slotsA.push(MerkleTree.tensorRoot(_shape(LEN), pValues));
-        slotsA.push(MerkleTree.tensorRoot(_shape(LEN), gValues));
+        slotsA.push(MerkleTree.tensorRoot(_pShape(), pValues));
+        slotsA.push(MerkleTree.tensorRoot(_pShape(), gValues));
         int32[] memory r = new int32[](3);
         (r[0], r[1], r[2]) = (1, 2, 3);
         slotsA.push(MerkleTree.tensorRoot(_shape(3), r));
-        int32[] memory q = new int32[](2);
-        (q[0], q[1]) = (-7, 7);
-        slotsA.push(MerkleTree.tensorRoot(_shape(2), q));
+        slotsA.push(MerkleTree.tensorRoot(_shape(100), qValues));
         memA = MerkleTree.memoryRoot(slotsA);
         delete opLeaves;
         for (uint32 j = 0; j < _k; ++j) {
@@ -275,7 +320,7 @@ abstract contract GameFixture is Test {
         _fill(lie, after_, _lie == Lie.Padding, false, _lie);
         if (_lie == Lie.OtherSlot) {
             bytes32[] memory s = _copy(slotsA);
-            s[0] = MerkleTree.wrapTensorMemory(_shape(LEN), lie.outData);
+            s[0] = MerkleTree.wrapTensorMemory(_pShape(), lie.outData);
             s[3] = keccak256("changed");
             lie.post = MerkleTree.memoryRoot(s);
             _roots(lie);
@@ -289,11 +334,12 @@ abstract contract GameFixture is Test {
         (leaves[0], leaves[1], leaves[2]) = (real[0], real[1], real[2]);
         if (_badPadding) leaves[3] = keccak256("not padding");
         _t.outLeaves = leaves;
+        _t.out = _after;
         _t.outData = MerkleTree.root(leaves);
         _t.honest = _honest;
         _t.lie = _lie;
         bytes32[] memory s = _copy(slotsA);
-        s[0] = MerkleTree.wrapTensorMemory(_shape(LEN), _t.outData);
+        s[0] = MerkleTree.wrapTensorMemory(_pShape(), _t.outData);
         _t.post = MerkleTree.memoryRoot(s);
         _roots(_t);
     }
@@ -318,6 +364,7 @@ abstract contract GameFixture is Test {
         Trace storage s = _honest == Party.Solver ? truth : lie;
         Trace storage c = _honest == Party.Solver ? lie : truth;
         game_ = _openWith(s.traceRoot, s.post, c.traceRoot);
+        honestSide = _honest;
     }
 
     /// @notice Opens a game on the current world's program (a fresh factory: a program is
@@ -326,11 +373,12 @@ abstract contract GameFixture is Test {
         internal
         returns (DisputeGame game_)
     {
-        factory = new DisputeGameFactory(CLOCK);
+        factory = new DisputeGameFactory(CLOCK, replayer, gameDeployer);
         factory.setMarket(address(market));
         vm.prank(submitter);
         factory.registerProgram(JobId.wrap(1), _program());
         game_ = DisputeGame(market.open(factory, _params(_solverTrace, _solverOut, _challengerTrace)));
+        honestSide = Party.Solver;
     }
 
     /// @notice The program commitment of the world.
@@ -382,7 +430,55 @@ abstract contract GameFixture is Test {
         } else if (ph == Phase.Descent) {
             (bytes32 l, bytes32 r) = _children(_t, _game.level(), _game.chunk());
             data_ = abi.encodeCall(DisputeGame.revealChildren, (l, r));
+        } else if (ph == Phase.ChunkReveal) {
+            data_ = abi.encodeCall(DisputeGame.revealChunk, (_chunkBytes(_t, _game.chunk())));
         }
+    }
+
+    /// @notice The bytes of chunk `_c` of a trace's `p` after op `J`.
+    function _chunkBytes(Trace storage _t, uint64 _c) internal view returns (bytes memory data_) {
+        data_ = GavelMerkle.encodeChunk(MerkleTree.chunkValues(_t.out, _c));
+    }
+
+    /// @notice The honest side's replay call for the current game.
+    function _honestReplay(DisputeGame _game) internal view returns (bytes memory data_) {
+        data_ = jKind == OpKind.SGD ? _replayData(_game.chunk()) : _replayElementData(_game.chunk());
+    }
+
+    /// @notice `replayElement` at the first element of chunk `_c` where the traces differ.
+    function _replayElementData(uint64 _c) internal view returns (bytes memory data_) {
+        uint256 base = uint256(_c) * GavelMerkle.CHUNK_ELEMENTS;
+        uint256 i;
+        while (truth.out[base + i] == lie.out[base + i]) {
+            ++i;
+        }
+        bool solverHonest = honestSide == Party.Solver;
+        bytes memory sc = _chunkBytes(solverHonest ? truth : lie, _c);
+        bytes memory cc = _chunkBytes(solverHonest ? lie : truth, _c);
+        OneStepReplay.InputOpening[] memory ins;
+        if (jKind == OpKind.ADD_BIAS) {
+            ins = new OneStepReplay.InputOpening[](2);
+            ins[0].slot = _slotA(1);
+            ins[0].chunks = new GavelMerkle.ChunkProof[](1);
+            ins[0].chunks[0] = _chunkA(gValues, _c);
+            ins[1].slot = _slotA(3);
+            ins[1].chunks = new GavelMerkle.ChunkProof[](1);
+            int32[] memory q = qValues;
+            ins[1].chunks[0] = GavelMerkle.ChunkProof(
+                _shape(100), 0, GavelMerkle.encodeChunk(q), MerkleTree.path(MerkleTree.chunkLeaves(q), 0)
+            );
+        } else {
+            uint256 row = (base + i) / 100;
+            uint64 lo = uint64(row * 100 / GavelMerkle.CHUNK_ELEMENTS);
+            uint64 hi = uint64((row * 100 + 99) / GavelMerkle.CHUNK_ELEMENTS);
+            ins = new OneStepReplay.InputOpening[](1);
+            ins[0].slot = _slotA(1);
+            ins[0].chunks = new GavelMerkle.ChunkProof[](hi - lo + 1);
+            for (uint64 c = lo; c <= hi; ++c) {
+                ins[0].chunks[c - lo] = _chunkA(gValues, c);
+            }
+        }
+        data_ = abi.encodeCall(DisputeGame.replayElement, (_op(J), i, sc, cc, ins));
     }
 
     /// @notice The replay call for the current world (chunk `_c`).
@@ -416,7 +512,7 @@ abstract contract GameFixture is Test {
     function _chunkA(int32[] memory _v, uint64 _c) internal pure returns (GavelMerkle.ChunkProof memory p_) {
         int32[] memory v = _v;
         p_ = GavelMerkle.ChunkProof(
-            _shape(LEN),
+            _pShape(),
             _c,
             GavelMerkle.encodeChunk(MerkleTree.chunkValues(v, _c)),
             MerkleTree.path(MerkleTree.chunkLeaves(v), _c)
@@ -452,7 +548,7 @@ abstract contract GameFixture is Test {
         Party liar = _honest == Party.Solver ? Party.Challenger : Party.Solver;
         for (uint256 round = 0; round < 200 && _game.phase() != Phase.Resolved; ++round) {
             if (_game.phase() == Phase.Replay) {
-                (bool ok,) = address(_game).call(_replayData(_game.chunk()));
+                (bool ok,) = address(_game).call(_honestReplay(_game));
                 require(ok, "honest replay failed");
                 ++honestMoves_;
                 break;

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {DisputeGame} from "../../../src/game/DisputeGame.sol";
-import {Party, Phase} from "../../../src/game/GameTypes.sol";
+import {OpKind, Party, Phase} from "../../../src/game/GameTypes.sol";
 import {GameFixture} from "../../game/GameFixture.sol";
 
 /// @title GameHandler
@@ -118,7 +118,7 @@ contract GameHandler is GameFixture {
     function _honestCatchUp() internal {
         for (uint256 i = 0; i < 3 && !_ended(); ++i) {
             if (game.phase() == Phase.Replay) {
-                (bool ok,) = address(game).call(_replayData(game.chunk()));
+                (bool ok,) = address(game).call(_honestReplay(game));
                 require(ok, "honest replay refused");
             } else if (!_tryMove(game, honest, truth)) {
                 return;
@@ -145,6 +145,7 @@ contract GameHandler is GameFixture {
         uint32 j = uint32(bound(_seed >> 24, 0, k - 1));
         Lie l = Lie(bound(_seed >> 32, 0, 3));
         honest = (_seed >> 40) & 1 == 0 ? Party.Solver : Party.Challenger;
+        jKind = [OpKind.SGD, OpKind.ADD_BIAS, OpKind.SOFTMAX][(_seed >> 44) % 3];
         _build(n, k, d, j, l, _seed >> 48);
         game = _open(honest);
         startedAt = block.timestamp;
