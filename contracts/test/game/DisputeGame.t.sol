@@ -375,6 +375,8 @@ contract DisputeGameTest is GameFixture {
     }
 
     /// @notice Children that do not hash to the party's node revert.
+    /// forge-config: default.fuzz.runs = 64
+    /// forge-config: ci.fuzz.runs = 256
     function testFuzz_revealChildren_forged_reverts(bytes32 _l, bytes32 _r) public {
         _until(Phase.Descent);
         (bytes32 l, bytes32 r) = _children(truth, 2, 0);

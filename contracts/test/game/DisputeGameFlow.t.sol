@@ -84,6 +84,8 @@ contract DisputeGameFlowTest is GameFixture {
 
     /// @notice Any world, any lie, either side honest: the honest side wins, within the
     ///         clocks, reported once.
+    /// forge-config: default.fuzz.runs = 32
+    /// forge-config: ci.fuzz.runs = 96
     function testFuzz_play_honestWins_succeeds(
         uint64 _n,
         uint32 _k,

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {DisputeGame} from "../../src/game/DisputeGame.sol";
-import {Outcome, Party, Phase} from "../../src/game/GameTypes.sol";
+import {OpKind, Outcome, Party, Phase} from "../../src/game/GameTypes.sol";
 import {console} from "../lib/Test.sol";
 import {GameFixture} from "./GameFixture.sol";
 
@@ -20,8 +20,21 @@ contract DisputeGameGasTest is GameFixture {
         uint256 maxBisection;
     }
 
-    /// @notice Plays the 2^20-op dispute and logs and checks the figures.
+    /// @notice Plays the 2^20-op dispute over an `sgd` (chunk replay) and logs and checks
+    ///         the figures.
     function test_gas_dispute2pow20_succeeds() public {
+        _dispute(OpKind.SGD);
+    }
+
+    /// @notice The same over a `softmax` (chunk reveal, then one-element replay of a row).
+    function test_gas_dispute2pow20_elementReplay_succeeds() public {
+        _dispute(OpKind.SOFTMAX);
+    }
+
+    /// @dev Plays a 2^20-op dispute whose op J is `_kind`.
+    function _dispute(uint8 _kind) internal {
+        jKind = _kind;
+        console.log(_kind == OpKind.SGD ? "op J: sgd" : "op J: softmax");
         _build(1 << 14, 64, 9999, 40, Lie.Element, 5);
         DisputeGame game = _open(Party.Challenger);
         uint256 g0 = gasleft();
@@ -34,7 +47,7 @@ contract DisputeGameGasTest is GameFixture {
         for (uint256 round = 0; round < 100 && game.phase() != Phase.Resolved; ++round) {
             Phase ph = game.phase();
             if (ph == Phase.Replay) {
-                bytes memory data = _replayData(game.chunk());
+                bytes memory data = _honestReplay(game);
                 replayGas = _call(game, address(this), data);
                 // The honest side pays for the replay.
                 t[1].gas += replayGas;
@@ -65,8 +78,8 @@ contract DisputeGameGasTest is GameFixture {
         uint256 extra = 15 * maxBisection;
         console.log("largest bisection move (tx gas)", maxBisection);
         console.log("step commit move (tx gas)", maxStepCommit);
-        console.log("slot reveal move (tx gas)", maxSlot);
-        console.log("replay, 512-element sgd chunk with openings (tx gas)", replayGas);
+        console.log("largest slot or chunk reveal move (tx gas)", maxSlot);
+        console.log("replay with openings (tx gas)", replayGas);
         console.log("solver (liar) moves", t[0].moves);
         console.log("solver gas", t[0].gas);
         console.log("challenger (honest) moves, replay included", t[1].moves);
@@ -82,9 +95,8 @@ contract DisputeGameGasTest is GameFixture {
     /// @dev Calls the game from `_from` and returns execution plus intrinsic gas.
     function _call(DisputeGame _game, address _from, bytes memory _data) internal returns (uint256 gas_) {
         vm.prank(_from);
-        uint256 g = gasleft();
         (bool ok,) = address(_game).call(_data);
-        uint256 exec = g - gasleft();
+        uint256 exec = vm.lastCallGas().gasTotalUsed;
         require(ok, "move failed");
         uint256 zeros;
         for (uint256 i = 0; i < _data.length; ++i) {

@@ -148,6 +148,23 @@ interface Vm {
 
     /// @notice Whether `_key` exists in the JSON.
     function keyExistsJson(string calldata _json, string calldata _key) external pure returns (bool exists_);
+
+    /// @notice Gas of the last call (Foundry's `Gas` struct).
+    /// @param gasLimit The call's gas limit.
+    /// @param gasTotalUsed Gas the callee used.
+    /// @param gasMemoryUsed Gas the callee spent on memory expansion.
+    /// @param gasRefunded Gas refunded.
+    /// @param gasRemaining Gas left at the end.
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
+    /// @notice The gas of the last call made by the test contract.
+    function lastCallGas() external view returns (Gas memory gas_);
 }
 
 /// @title console

@@ -25,10 +25,10 @@ contract GameInvariants is InvariantTest {
     }
 
     /// @notice The honest side never loses a game, whatever the liar does.
-    /// forge-config: default.invariant.runs = 16
-    /// forge-config: default.invariant.depth = 48
-    /// forge-config: ci.invariant.runs = 48
-    /// forge-config: ci.invariant.depth = 64
+    /// forge-config: default.invariant.runs = 12
+    /// forge-config: default.invariant.depth = 32
+    /// forge-config: ci.invariant.runs = 20
+    /// forge-config: ci.invariant.depth = 48
     function invariant_honestNeverLoses() public view {
         assertEq(handler.honestLosses(), 0, "honest side lost");
         if (handler.game().phase() == Phase.Resolved) {
@@ -39,10 +39,10 @@ contract GameInvariants is InvariantTest {
     /// @notice Every game is decidable within both clocks: past `2 * CLOCK` after it
     ///         started, an unresolved game has a party that owes a move with no time left,
     ///         so `timeout` ends it; and each party's charged time never exceeds its clock.
-    /// forge-config: default.invariant.runs = 16
-    /// forge-config: default.invariant.depth = 48
-    /// forge-config: ci.invariant.runs = 48
-    /// forge-config: ci.invariant.depth = 64
+    /// forge-config: default.invariant.runs = 12
+    /// forge-config: default.invariant.depth = 32
+    /// forge-config: ci.invariant.runs = 20
+    /// forge-config: ci.invariant.depth = 48
     function invariant_decidableWithinClocks() public view {
         assertEq(handler.overdue(), 0, "a game outlived both clocks undecided");
         assertTrue(handler.game().sideOf(Party.Solver).remaining <= handler.game().CLOCK(), "solver clock");
@@ -50,10 +50,10 @@ contract GameInvariants is InvariantTest {
     }
 
     /// @notice Every ended game reported to the market exactly once, and only ended ones.
-    /// forge-config: default.invariant.runs = 16
-    /// forge-config: default.invariant.depth = 48
-    /// forge-config: ci.invariant.runs = 48
-    /// forge-config: ci.invariant.depth = 64
+    /// forge-config: default.invariant.runs = 12
+    /// forge-config: default.invariant.depth = 32
+    /// forge-config: ci.invariant.runs = 20
+    /// forge-config: ci.invariant.depth = 48
     function invariant_reportedOnce() public view {
         assertEq(handler.reports(), handler.resolved(), "one report per ended game");
         assertTrue(handler.resolved() <= handler.games(), "games");
