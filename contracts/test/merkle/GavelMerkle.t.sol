@@ -178,21 +178,18 @@ contract GavelMerkleTest is Test {
         bytes32[] memory p = _leaves(21, "trace");
         GavelMerkle.CheckpointProof memory cp = GavelMerkle.CheckpointProof(12_345, (1 << 20) + 1, leaf, p);
         (, bytes32 tr) = _anchorCheckpoint(cp);
-        uint256 g = gasleft();
         assertTrue(h.verifyCheckpoint(cp, tr), "checkpoint");
-        console.log("gas: checkpoint proof, depth 21 (call included)", g - gasleft());
+        console.log("gas: checkpoint proof, depth 21", vm.lastCallGas().gasTotalUsed);
 
         GavelMerkle.OpRootProof memory op = GavelMerkle.OpRootProof(9, 17, 65, leaf, _leaves(7, "ops"));
         bytes32 sr = _anchorOp(op);
-        g = gasleft();
         assertTrue(h.verifyOpRoot(op, sr), "op");
-        console.log("gas: op-level root proof, depth 7", g - gasleft());
+        console.log("gas: op-level root proof, depth 7", vm.lastCallGas().gasTotalUsed);
 
         GavelMerkle.SlotProof memory sp = GavelMerkle.SlotProof(5, 40, leaf, _leaves(6, "slots"));
         (, bytes32 mr) = h.slotAnchorWith(sp, leaf);
-        g = gasleft();
         assertTrue(h.verifySlot(sp, mr), "slot");
-        console.log("gas: slot proof, depth 6", g - gasleft());
+        console.log("gas: slot proof, depth 6", vm.lastCallGas().gasTotalUsed);
 
         int32[] memory v = new int32[](512);
         for (uint256 i = 0; i < 512; ++i) {
@@ -202,9 +199,8 @@ contract GavelMerkleTest is Test {
         GavelMerkle.ChunkProof memory chp =
             GavelMerkle.ChunkProof(shape, 99_999, GavelMerkle.encodeChunk(v), _leaves(17, "chunks"));
         bytes32 tensor = _anchorChunk(chp);
-        g = gasleft();
         assertTrue(h.verifyChunk(chp, tensor), "chunk");
-        console.log("gas: full chunk proof (2 KiB), depth 17", g - gasleft());
+        console.log("gas: full chunk proof (2 KiB), depth 17", vm.lastCallGas().gasTotalUsed);
     }
 
     ////////////////////////////////////////////////////////////////
