@@ -30,7 +30,15 @@ macro_rules! artifacts {
     };
 }
 
-artifacts!["DeviceRegistry", "DisputeGameFactory", "JobMarket", "DisputeGame", "OperatorEvaluator"];
+artifacts![
+    "DeviceRegistry",
+    "OneStepReplay",
+    "DisputeGameDeployer",
+    "DisputeGameFactory",
+    "JobMarket",
+    "DisputeGame",
+    "OperatorEvaluator",
+];
 
 /// `contracts/abi/errors.json`: every custom error's selector and NatSpec.
 pub(crate) const ERRORS_JSON: &str = include_str!("../../contracts/abi/errors.json");

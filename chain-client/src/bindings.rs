@@ -25,3 +25,5 @@ binding!(market, JobMarket, "JobMarket.json");
 binding!(factory, DisputeGameFactory, "DisputeGameFactory.json");
 binding!(game, DisputeGame, "DisputeGame.json");
 binding!(evaluator, OperatorEvaluator, "OperatorEvaluator.json");
+binding!(replayer, OneStepReplay, "OneStepReplay.json");
+binding!(game_deployer, DisputeGameDeployer, "DisputeGameDeployer.json");

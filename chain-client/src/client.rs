@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
-    primitives::{Address, B256, Bytes, U256, keccak256},
+    primitives::{Address, Bytes, U256, keccak256},
     providers::{DynProvider, PendingTransactionError, Provider, ProviderBuilder, WatchTxError},
     rpc::{
         client::ClientBuilder,
@@ -297,13 +297,13 @@ impl Client {
         self.provider.raw_request(method.into(), params).await.map_err(|e| self.rpc_error(method, e))
     }
 
-    /// The hash of the latest block (for status displays).
-    pub async fn latest_hash(&self) -> Result<Option<B256>> {
+    /// The latest block's timestamp (the chain's clock, which deadlines are measured on).
+    pub async fn timestamp(&self) -> Result<u64> {
         let block = self
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
-            .map_err(|e| self.rpc_error("read latest block", e))?;
-        Ok(block.map(|b| b.header.hash))
+            .map_err(|e| self.rpc_error("read the latest block", e))?;
+        Ok(block.map_or(0, |b| b.header.timestamp))
     }
 }

@@ -50,8 +50,8 @@ fn artifact(name: &str) -> Result<&'static Artifact> {
         .ok_or_else(|| Error::Decode { what: name.to_owned(), message: "no embedded snapshot".into() })
 }
 
-/// Deploys DeviceRegistry, DisputeGameFactory, JobMarket and OperatorEvaluator, then points
-/// the registry and the factory at the market. `progress` hears each step's name first.
+/// Deploys DeviceRegistry, OneStepReplay, DisputeGameDeployer, DisputeGameFactory, JobMarket
+/// and OperatorEvaluator, then points the registry and the factory at the market. `progress` hears each step's name first.
 pub async fn deploy_all(client: &Client, params: &DeployParams, mut progress: impl FnMut(&str)) -> Result<Deployments> {
     let deployer = client.sender()?;
     let mut contracts: BTreeMap<String, Deployed> = BTreeMap::new();
@@ -66,7 +66,10 @@ pub async fn deploy_all(client: &Client, params: &DeployParams, mut progress: im
     let registry =
         deploy("DeviceRegistry", (params.min_stake, params.unbonding_period).abi_encode_params(), &mut progress)
             .await?;
-    let factory = deploy("DisputeGameFactory", (params.game_clock,).abi_encode_params(), &mut progress).await?;
+    let replayer = deploy("OneStepReplay", vec![], &mut progress).await?;
+    let game_deployer = deploy("DisputeGameDeployer", vec![], &mut progress).await?;
+    let factory_args = (params.game_clock, replayer, game_deployer).abi_encode_params();
+    let factory = deploy("DisputeGameFactory", factory_args, &mut progress).await?;
     let market_args =
         (registry, factory, params.min_collateral, params.min_challenge_window, params.max_challenge_window)
             .abi_encode_params();

@@ -212,3 +212,113 @@ mod tests {
         assert_eq!(ether(U256::from(2_000_000_000_000_000_000u128)), "2 ETH");
     }
 }
+
+/// A connection plus the chain's deployments: what the identity and job commands work on.
+pub(crate) struct Session {
+    pub(crate) client: Client,
+    pub(crate) deployments: gavel_chain_client::Deployments,
+    pub(crate) config: Config,
+}
+
+impl Session {
+    /// Connects (with the signing key when `sign`) and loads the chain's deployments file.
+    pub(crate) async fn open(chain: &ChainArgs, sign: bool) -> anyhow::Result<Self> {
+        let config = chain.resolve()?;
+        let client = if sign { chain.writer(&config).await? } else { chain.reader(&config).await? };
+        let deployments = gavel_chain_client::Deployments::load(&config.deployments_dir, client.chain_id())?;
+        Ok(Self { client, deployments, config })
+    }
+
+    /// A deployed contract's address.
+    pub(crate) fn address(&self, name: &str) -> anyhow::Result<gavel_chain_client::alloy::primitives::Address> {
+        Ok(self.deployments.get(name, &self.config.deployments_dir)?.address)
+    }
+
+    /// The DeviceRegistry binding.
+    pub(crate) fn registry(
+        &self,
+    ) -> anyhow::Result<
+        gavel_chain_client::bindings::DeviceRegistry::DeviceRegistryInstance<
+            &gavel_chain_client::alloy::providers::DynProvider,
+        >,
+    > {
+        Ok(gavel_chain_client::bindings::DeviceRegistry::new(self.address("DeviceRegistry")?, self.client.provider()))
+    }
+
+    /// The JobMarket binding.
+    pub(crate) fn market(
+        &self,
+    ) -> anyhow::Result<
+        gavel_chain_client::bindings::JobMarket::JobMarketInstance<&gavel_chain_client::alloy::providers::DynProvider>,
+    > {
+        Ok(gavel_chain_client::bindings::JobMarket::new(self.address("JobMarket")?, self.client.provider()))
+    }
+
+    /// Sends a transaction built by a binding, with a spinner.
+    pub(crate) async fn send(
+        &self,
+        out: &crate::output::Output,
+        action: &str,
+        tx: gavel_chain_client::alloy::rpc::types::TransactionRequest,
+    ) -> anyhow::Result<gavel_chain_client::alloy::rpc::types::TransactionReceipt> {
+        let pb = spinner(out, format!("{action}: waiting for the transaction"));
+        let r = self.client.send(action, tx).await;
+        pb.finish_and_clear();
+        Ok(r?)
+    }
+
+    /// Maps a failed view call.
+    pub(crate) fn call_err(&self, action: &str, e: gavel_chain_client::alloy::contract::Error) -> anyhow::Error {
+        self.client.contract_error(action, e).into()
+    }
+}
+
+/// Formats a unix time as `YYYY-MM-DD HH:MM:SS UTC` (0: `-`).
+pub(crate) fn time(secs: u64) -> String {
+    if secs == 0 {
+        return "-".into();
+    }
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Parses a duration: `90`, `90s`, `15m`, `2h`, `7d`.
+pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('s') => (&t[..t.len() - 1], 1),
+        Some('m') => (&t[..t.len() - 1], 60),
+        Some('h') => (&t[..t.len() - 1], 3600),
+        Some('d') => (&t[..t.len() - 1], 86_400),
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a duration (examples: 90s, 15m, 2h, 7d)"))
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn times_and_durations() {
+        assert_eq!(time(0), "-");
+        assert_eq!(time(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(parse_duration("2h"), Ok(7200));
+        assert_eq!(parse_duration("90"), Ok(90));
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -2,6 +2,9 @@
 
 mod chain;
 mod dataset;
+mod dispute;
+mod identity;
+mod job;
 mod key;
 mod run;
 mod trace;
@@ -39,6 +42,12 @@ pub(crate) enum Command {
     Chain(chain::Args),
     /// Encrypted signing keys (new, import, list).
     Key(key::Args),
+    /// Device identities and their stake in the DeviceRegistry.
+    Identity(identity::Args),
+    /// Jobs in the JobMarket: post, list, show, claim, submit, cancel, result, finalize.
+    Job(job::Args),
+    /// Dispute games: list them, show one move by move with its clocks and bond.
+    Dispute(dispute::Args),
 }
 
 pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
@@ -49,6 +58,9 @@ pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Trace(cmd) => trace::run(cmd, out),
         Command::Chain(args) => chain::run(args, out),
         Command::Key(args) => key::run(args, out),
+        Command::Identity(args) => identity::run(args, out),
+        Command::Job(args) => job::run(args, out),
+        Command::Dispute(args) => dispute::run(args, out),
     }
 }
 

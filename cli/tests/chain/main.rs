@@ -3,6 +3,10 @@
 //! `cast`.
 
 mod chain_cmd;
+mod dispute;
+mod events;
+mod identity;
+mod job;
 mod keys;
 
 use std::{
@@ -127,6 +131,32 @@ impl Env {
     /// Deploys the contracts with dev key 0.
     fn deploy(&self) -> serde_json::Value {
         self.json_as(Some(0), &["chain", "deploy"])
+    }
+
+    /// A deployed contract's address, from the deployments file.
+    fn address(&self, name: &str) -> String {
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.deployments().join("31337.json")).unwrap()).unwrap();
+        file["contracts"][name]["address"].as_str().unwrap().to_owned()
+    }
+
+    /// Moves the chain's clock forward and mines a block.
+    fn warp(&self, secs: u64) {
+        self.cast(&["rpc", "evm_increaseTime", &secs.to_string()]);
+        self.cast(&["rpc", "evm_mine"]);
+    }
+
+    /// Registers a device for dev account `dev` with `stake`; returns its id.
+    fn register(&self, dev: usize, name: &str, stake: &str) -> u64 {
+        let d = self.json_as(Some(dev), &["identity", "register", "--name", name, "--stake", stake]);
+        d["device"].as_u64().unwrap()
+    }
+
+    /// Runs and expects failure with `code`; returns stderr.
+    fn fails_as(&self, dev: usize, code_wanted: i32, args: &[&str]) -> String {
+        let out = self.run_as(dev, args);
+        assert_eq!(code(&out), code_wanted, "gavel {args:?}: {}", stderr(&out));
+        stderr(&out)
     }
 
     /// `cast <args> --rpc-url <url>`, trimmed stdout.
