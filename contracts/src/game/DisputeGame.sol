@@ -32,6 +32,9 @@ contract DisputeGame is IDisputeGame {
     /// @notice Semantic version of the game.
     string public constant version = "0.1.0";
 
+    /// @notice Largest written slot the game accepts (the program format allows 2^26).
+    uint256 public constant MAX_ELEMENTS = 1 << 32;
+
     ////////////////////////////////////////////////////////////////
     //                        IMMUTABLES                          //
     ////////////////////////////////////////////////////////////////
@@ -284,6 +287,7 @@ contract DisputeGame is IDisputeGame {
 
         _move(p);
         s.a = _proof.root;
+        // forge-lint: disable-next-line(unsafe-typecast) mid < hi <= OPS, a uint32.
         emit OpRootRevealed(GAME_ID, p, uint32(mid), _proof.root);
         if (_sides[_other(p)].moved) _settleBisection(mid, Phase.Slot);
     }
@@ -313,13 +317,16 @@ contract DisputeGame is IDisputeGame {
         s.a = _dataRoot;
         if (descriptorHash == bytes32(uint256(1))) {
             descriptorHash = opHash;
+            // forge-lint: disable-next-line(unsafe-typecast) len <= MAX_ELEMENTS.
             chunks = uint64(GavelMerkle.chunkCount(len));
+            // forge-lint: disable-next-line(unsafe-typecast) len <= MAX_ELEMENTS.
             elements = uint64(len);
             opKind = _op.kind;
         }
         emit SlotRevealed(GAME_ID, p, _op.out, _dataRoot);
         if (_sides[_other(p)].moved) {
             uint256 d = GavelMerkle.depth(chunks);
+            // forge-lint: disable-next-line(unsafe-typecast) depth of <= 2^23 chunks.
             level = uint8(d);
             _next(d == 0 ? _replayPhase() : Phase.Descent, 0, 0);
         }
@@ -458,6 +465,7 @@ contract DisputeGame is IDisputeGame {
         if (s_.moved) revert AlreadyMoved(_p);
         uint256 elapsed = block.timestamp - roundStart;
         if (elapsed > s_.remaining) revert ClockExpired(_p, elapsed, s_.remaining);
+        // forge-lint: disable-next-line(unsafe-typecast) elapsed <= remaining, a uint64.
         s_.remaining -= uint64(elapsed);
         s_.moved = true;
     }
@@ -495,7 +503,7 @@ contract DisputeGame is IDisputeGame {
         if (_op.shapes.length == 0) revert MalformedDescriptor(_op.kind);
         bool shaped;
         (shaped, len_) = GavelMerkle.shapeLength(_op.shapes[0]);
-        if (!shaped) revert MalformedDescriptor(_op.kind);
+        if (!shaped || len_ > MAX_ELEMENTS) revert MalformedDescriptor(_op.kind);
         hash_ = keccak256(encoded);
     }
 
@@ -523,6 +531,7 @@ contract DisputeGame is IDisputeGame {
             step = newLo;
             _next(Phase.StepCommit, newLo, newHi);
         } else {
+            // forge-lint: disable-next-line(unsafe-typecast) newLo < OPS, a uint32.
             opIndex = uint32(newLo);
             _next(Phase.Slot, newLo, newHi);
         }
@@ -659,6 +668,7 @@ contract DisputeGame is IDisputeGame {
 
     /// @dev Writes element `_i` of a chunk as 4 little-endian bytes.
     function _store(bytes memory _out, uint256 _i, int32 _v) internal pure {
+        // forge-lint: disable-next-line(unsafe-typecast) the two's-complement bits of an int32.
         uint32 v = uint32(_v);
         assembly ("memory-safe") {
             let p := add(add(_out, 32), shl(2, _i))

@@ -441,17 +441,24 @@ library GavelMerkle {
         uint256 n = _values.length;
         data_ = new bytes(4 * n);
         for (uint256 i = 0; i < n; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast) the two's-complement bits.
             uint32 v = uint32(_values[i]);
+            // forge-lint: disable-next-line(unsafe-typecast)
             data_[4 * i] = bytes1(uint8(v));
+            // forge-lint: disable-next-line(unsafe-typecast)
             data_[4 * i + 1] = bytes1(uint8(v >> 8));
+            // forge-lint: disable-next-line(unsafe-typecast)
             data_[4 * i + 2] = bytes1(uint8(v >> 16));
+            // forge-lint: disable-next-line(unsafe-typecast)
             data_[4 * i + 3] = bytes1(uint8(v >> 24));
         }
     }
 
     /// @dev Byte-swaps a 32-bit big-endian read and sign-extends it.
     function _fromLittleEndian(uint256 _w) private pure returns (int32 value_) {
+        // forge-lint: disable-next-line(unsafe-typecast) _w < 2^32, so the swap fits 32 bits.
         uint32 le = uint32(((_w & 0xff) << 24) | ((_w & 0xff00) << 8) | ((_w >> 8) & 0xff00) | ((_w >> 24) & 0xff));
+        // forge-lint: disable-next-line(unsafe-typecast) reinterpreting the bits sign-extends.
         value_ = int32(le);
     }
 }

@@ -363,6 +363,28 @@ contract DisputeGameTest is GameFixture {
         assertEq(game.chunks(), 3, "chunks");
     }
 
+    /// @notice A descriptor whose output is larger than `MAX_ELEMENTS` (or has no valid
+    ///         shape) is refused, even though it is in the program.
+    function test_revealSlot_malformed_reverts() public {
+        OpDescriptor memory huge = _op(J);
+        huge.shapes[0] = new uint32[](3);
+        (huge.shapes[0][0], huge.shapes[0][1], huge.shapes[0][2]) = (1 << 16, 1 << 16, 2);
+        _replaceOp(huge);
+        _until(Phase.Slot);
+        bytes32[] memory path = MerkleTree.path(opLeaves, J);
+        GavelMerkle.SlotProof memory pre = _slotA(0);
+        vm.prank(solver);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.MalformedDescriptor.selector, OpKind.SGD));
+        game.revealSlot(huge, path, pre, truth.outData);
+        OpDescriptor memory none = _op(J);
+        none.shapes = new uint32[][](0);
+        _replaceOp(none);
+        _until(Phase.Slot);
+        vm.prank(solver);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.MalformedDescriptor.selector, OpKind.SGD));
+        game.revealSlot(none, MerkleTree.path(opLeaves, J), pre, truth.outData);
+    }
+
     /// @notice The descent follows the differing child down to the chunk of the lie.
     function test_revealChildren_succeeds() public {
         _until(Phase.Descent);
