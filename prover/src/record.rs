@@ -143,11 +143,32 @@ impl TraceWriter {
         }
         let manifest = opened.manifest.clone();
         let recorded = opened.roots.len() as u64;
-        let Some(last) = (0..recorded).rev().find(|&s| manifest.keeps(s) && files::checkpoint_path(dir, s).exists())
-        else {
-            return Err(files::corrupt(&files::checkpoint_path(dir, 0), "missing: the store cannot be resumed"));
+        if recorded == 0 {
+            return Err(files::corrupt(&dir.join(files::ROOTS), "holds no root: the store cannot be resumed"));
+        }
+        // The last intact kept checkpoint; the initial memory if none is.
+        let mut found = None;
+        for s in (1..recorded).rev().filter(|&s| manifest.keeps(s) && files::checkpoint_path(dir, s).exists()) {
+            match opened.load_checkpoint(s, None) {
+                Ok(state) => {
+                    found = Some((s, state));
+                    break;
+                }
+                Err(e @ Error::Corrupt { .. }) => tracing::warn!(error = %e, "skipping a damaged checkpoint"),
+                Err(e) => return Err(e),
+            }
+        }
+        let (last, (memory, roots)) = match found {
+            Some(f) => f,
+            None => {
+                let memory = Memory::initial(&opened.program, &opened.inputs)?;
+                let roots = MemoryRoots::new(&opened.program, &memory)?;
+                if roots.root() != opened.roots[0] {
+                    return Err(files::corrupt(dir, "the program and inputs do not hash to the recorded h_0"));
+                }
+                (0, (memory, roots))
+            }
         };
-        let (memory, roots) = opened.load_checkpoint(last)?;
         // Drop what lies past the resumption point.
         let ckpts = dir.join(files::CHECKPOINTS);
         for entry in fs::read_dir(&ckpts).map_err(files::io("listing", &ckpts))? {
@@ -236,13 +257,11 @@ impl TraceWriter {
             checkpoints: worker.checkpoints,
         };
         if let Some(store) = worker.store {
+            // The roots are the commitment and must be durable; kept checkpoints only
+            // save re-execution (a damaged one is skipped), so they are not synced one
+            // by one, which would cost a disk flush per file.
             store.log.sync()?;
-            let ckpts = store.dir.join(files::CHECKPOINTS);
-            for s in (0..=steps).filter(|&s| store.manifest.keeps(s)) {
-                let p = files::checkpoint_path(&store.dir, s);
-                fs::File::open(&p).and_then(|f| f.sync_all()).map_err(files::io("syncing", &p))?;
-            }
-            files::sync_dir(&ckpts)?;
+            files::sync_dir(&store.dir.join(files::CHECKPOINTS))?;
             let done = Done { steps, trace_root: summary.trace_root, output_root: summary.output_root };
             files::write_sealed(&store.dir.join(files::DONE), &done)?;
         }

@@ -130,8 +130,9 @@ impl Opened {
         Ok(Self { dir: dir.into(), manifest, program, inputs, roots, done })
     }
 
-    /// The memory after kept step `step`, checked against its recorded root.
-    pub(crate) fn load_checkpoint(&self, step: u64) -> Result<(Memory, MemoryRoots)> {
+    /// The memory after kept step `step`, checked against its recorded root. `base`,
+    /// the roots of any memory of this program, saves re-hashing the constants.
+    pub(crate) fn load_checkpoint(&self, step: u64, base: Option<&MemoryRoots>) -> Result<(Memory, MemoryRoots)> {
         let path = files::checkpoint_path(&self.dir, step);
         if !path.is_file() {
             return Err(corrupt(&path, "missing"));
@@ -152,7 +153,15 @@ impl Opened {
                 vars.push(id);
             }
         }
-        let roots = MemoryRoots::new(&self.program, &memory)?;
+        let roots = match base {
+            Some(base) => {
+                let mut roots = base.clone();
+                let values: Vec<(SlotId, &[i32])> = vars.iter().map(|&id| (id, memory.slot(id))).collect();
+                roots.update_many(&values)?;
+                roots
+            }
+            None => MemoryRoots::new(&self.program, &memory)?,
+        };
         let recorded = self.roots.get(step as usize).copied();
         if recorded != Some(roots.root()) {
             return Err(corrupt(
@@ -198,6 +207,8 @@ pub struct TraceStore {
     opened: Opened,
     done: Done,
     trace_levels: Vec<Vec<Hash32>>,
+    /// Roots of the initial memory: the constants' roots, reused by every load.
+    base: Option<MemoryRoots>,
     state: Option<State>,
     op_roots: Option<(u64, Vec<Hash32>)>,
 }
@@ -210,7 +221,7 @@ impl TraceStore {
         let opened = Opened::read(dir, false)?;
         let done = opened.done.clone().expect("finished store");
         let trace_levels = merkle::levels(opened.roots.clone());
-        Ok(Self { opened, done, trace_levels, state: None, op_roots: None })
+        Ok(Self { opened, done, trace_levels, base: None, state: None, op_roots: None })
     }
 
     /// The store folder.
@@ -256,9 +267,40 @@ impl TraceStore {
     /// Re-reads and checks the tensors of every kept checkpoint.
     pub fn check(&self) -> Result<()> {
         for s in (0..=self.steps()).filter(|&s| self.opened.manifest.keeps(s)) {
-            self.opened.load_checkpoint(s)?;
+            self.opened.load_checkpoint(s, self.base.as_ref())?;
         }
         Ok(())
+    }
+
+    /// The state after the last intact kept checkpoint at or before `step`. A damaged
+    /// checkpoint file is reported (logged) and skipped: the state is rebuilt from an
+    /// earlier one, down to the initial memory, which the program and inputs give.
+    fn load_kept(&mut self, step: u64) -> Result<State> {
+        let every = self.every();
+        let mut kept = if step == self.steps() { step } else { step / every * every };
+        if self.base.is_none() {
+            let memory = Memory::initial(&self.opened.program, &self.opened.inputs)?;
+            let roots = MemoryRoots::new(&self.opened.program, &memory)?;
+            if roots.root() != self.opened.roots[0] {
+                return Err(corrupt(&self.opened.dir, "the program and inputs do not hash to the recorded h_0"));
+            }
+            self.base = Some(roots);
+        }
+        loop {
+            if kept == 0 {
+                let memory = Memory::initial(&self.opened.program, &self.opened.inputs)?;
+                let roots = self.base.clone().expect("set above");
+                return Ok(State { at: (0, 0), memory, roots });
+            }
+            match self.opened.load_checkpoint(kept, self.base.as_ref()) {
+                Ok((memory, roots)) => return Ok(State { at: (kept, 0), memory, roots }),
+                Err(e @ Error::Corrupt { .. }) => {
+                    tracing::warn!(error = %e, "skipping a damaged checkpoint; re-executing from an earlier one");
+                    kept = if kept % every == 0 { kept - every } else { kept / every * every };
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn check_position(&self, at: Position) -> Result<(u64, u32)> {
@@ -305,10 +347,7 @@ impl TraceStore {
         let kept = if target.0 == self.steps() { target.0 } else { target.0 / every * every };
         let mut state = match self.state.take() {
             Some(s) if s.at <= target && s.at >= (kept, 0) => s,
-            _ => {
-                let (memory, roots) = self.opened.load_checkpoint(kept)?;
-                State { at: (kept, 0), memory, roots }
-            }
+            _ => self.load_kept(target.0)?,
         };
         while state.at < target {
             let (step, done) = state.at;

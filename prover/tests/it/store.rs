@@ -258,3 +258,23 @@ fn state_proofs_name_their_kind_in_json() {
     let m = s.memory(Position::Checkpoint(2)).unwrap();
     assert_eq!(MemoryRoots::new(&job.program, &m).unwrap().root(), s.checkpoint_roots()[2]);
 }
+
+#[test]
+fn a_damaged_checkpoint_is_skipped_by_queries_and_reported_by_check() {
+    let job = digits(9);
+    let dir = tempfile::tempdir().unwrap();
+    record(&job, dir.path(), 3);
+    let mut intact = TraceStore::open(dir.path()).unwrap();
+    let want: Vec<_> = [7u64, 4, 8].iter().map(|&s| intact.op_roots(s).unwrap()).collect();
+    for step in [6u64, 3] {
+        let path = dir.path().join(format!("checkpoints/{step:010}.ckpt"));
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[200] ^= 0x10;
+        fs::write(&path, bytes).unwrap();
+    }
+    let mut damaged = TraceStore::open(dir.path()).unwrap();
+    assert!(matches!(damaged.check(), Err(Error::Corrupt { .. })));
+    // Steps 7 and 8 re-execute from checkpoint 0, past the two damaged ones.
+    let got: Vec<_> = [7u64, 4, 8].iter().map(|&s| damaged.op_roots(s).unwrap()).collect();
+    assert_eq!(got, want);
+}
