@@ -32,6 +32,23 @@ fn new_import_list_and_sign_with_a_keystore_key() {
     let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(d["deployer"], DEV_KEYS[1].1);
     assert_ne!(env.cast(&["nonce", DEV_KEYS[1].1]), "0");
+    // A key piped on standard input.
+    let mut child = env
+        .cmd(&["--json", "key", "import", "carol", "--stdin"])
+        .env("GAVEL_KEYSTORE_PASSWORD", "pw-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{}", &DEV_KEYS[2].0[2..]).unwrap();
+    }
+    let carol = child.wait_with_output().unwrap();
+    assert!(carol.status.success(), "{}", stderr(&carol));
+    let carol: serde_json::Value = serde_json::from_slice(&carol.stdout).unwrap();
+    assert_eq!(carol["address"], DEV_KEYS[2].1);
     // Importing over an existing name is refused.
     let again = env
         .cmd(&["key", "import", "bob", "--from-env"])
