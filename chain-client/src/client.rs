@@ -22,6 +22,7 @@ use crate::{
     Config, Error, Result,
     artifacts::Artifact,
     deployments::{Deployed, Deployments},
+    nonce::Nonces,
     retry::{RetryLayer, is_transient},
     revert::Revert,
 };
@@ -55,6 +56,7 @@ pub struct Client {
     url: String,
     chain_id: u64,
     from: Option<Address>,
+    nonces: Nonces,
     opts: SendOptions,
 }
 
@@ -74,11 +76,12 @@ impl Client {
         let transport = Http::with_client(http, url);
         let is_local = transport.guess_local();
         let client = ClientBuilder::default().layer(RetryLayer::new(config.retry)).transport(transport, is_local);
+        let nonces = Nonces::default();
         client.set_poll_interval(config.poll_interval);
         let builder = ProviderBuilder::new()
             .disable_recommended_fillers()
             .with_gas_estimation()
-            .with_cached_nonce_management()
+            .with_nonce_management(nonces.clone())
             .fetch_chain_id();
         let (provider, from) = match sender {
             Sender::None => (builder.connect_client(client).erased(), None),
@@ -93,6 +96,7 @@ impl Client {
             url: config.rpc_url.clone(),
             chain_id: 0,
             from,
+            nonces,
             opts: SendOptions {
                 confirmations: config.confirmations,
                 gas_margin_percent: config.gas_margin_percent,
@@ -127,6 +131,11 @@ impl Client {
     /// The sending account, or [`Error::NoSigner`].
     pub fn sender(&self) -> Result<Address> {
         self.from.ok_or(Error::NoSigner)
+    }
+
+    /// The nonce cache this client (and its clones) send with.
+    pub fn nonces(&self) -> &Nonces {
+        &self.nonces
     }
 
     /// The send options.
@@ -201,6 +210,8 @@ impl Client {
         let pending = match self.provider.send_transaction(tx.clone()).await {
             Ok(p) => p,
             Err(e) => {
+                // The nonce this transaction took is unused: resynchronise with the node.
+                self.nonces.forget(from).await;
                 let err = self.rpc_error(action, e);
                 return Err(if matches!(err, Error::InsufficientFunds { .. }) {
                     self.funds_error(action).await

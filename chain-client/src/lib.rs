@@ -5,7 +5,7 @@
 //! - [`Client`]: a connection with retries and exponential backoff on transport errors,
 //!   cached nonces for concurrent sends, gas estimates with a margin, receipts after a
 //!   configurable number of confirmations and every revert decoded into plain language
-//!   ([`Revert`]).
+//!   ([`Revert`]); [`Nonces`] resynchronises after a failed broadcast.
 //! - [`Keystore`]: encrypted JSON keystores; or a key from `GAVEL_PRIVATE_KEY`.
 //! - [`Config`]: a TOML file, overridden by environment variables, overridden by flags.
 //! - [`Deployments`]: `deployments/<chain-id>.json`; [`deploy_all`] writes it.
@@ -33,6 +33,7 @@ mod error;
 mod events;
 mod fsutil;
 mod keys;
+mod nonce;
 mod retry;
 mod revert;
 
@@ -45,5 +46,6 @@ pub use deployments::{Deployed, Deployments};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Batch, Cursor, CursorFile, Event, LogPoller, decode_log};
 pub use keys::{KeyInfo, Keystore, PASSWORD_ENV, PRIVATE_KEY_ENV, signer_from_hex};
+pub use nonce::Nonces;
 pub use retry::{RetryLayer, RetryPolicy, is_transient};
 pub use revert::{Revert, RevertArg, known_errors};

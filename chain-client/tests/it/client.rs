@@ -131,3 +131,40 @@ async fn a_poor_account_gets_an_insufficient_funds_error() {
     assert!(matches!(err, Error::InsufficientFunds { .. }), "{err}");
     assert!(err.to_string().contains("balance 0 wei"), "{err}");
 }
+
+#[tokio::test]
+async fn a_forgotten_nonce_is_fetched_again_from_the_node() {
+    use gavel_chain_client::alloy::providers::fillers::NonceManager;
+    let chain = Chain::start();
+    let client = dev_client(&chain).await;
+    let me = client.sender().unwrap();
+    let nonces = client.nonces();
+    assert_eq!(nonces.get_next_nonce(client.provider(), me).await.unwrap(), 0);
+    assert_eq!(nonces.get_next_nonce(client.provider(), me).await.unwrap(), 1);
+    // Nonces 0 and 1 were handed out but never broadcast: without a reset the next send
+    // would take nonce 2 and wait behind the gap forever.
+    nonces.forget(me).await;
+    let tx = TransactionRequest::default().with_to(Address::repeat_byte(7)).with_value(U256::from(1));
+    let receipt = client.send("transfer", tx).await.unwrap();
+    assert!(receipt.status());
+    assert_eq!(client.provider().get_transaction_count(me).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_broadcast_does_not_leave_a_nonce_gap() {
+    let chain = Chain::start();
+    let client = dev_client(&chain).await;
+    let me = client.sender().unwrap();
+    // A fee cap below the base fee passes estimation but is refused at broadcast.
+    let tx = TransactionRequest::default()
+        .with_to(Address::repeat_byte(7))
+        .with_value(U256::from(1))
+        .with_max_fee_per_gas(1)
+        .with_max_priority_fee_per_gas(1);
+    let err = client.send("underpriced", tx).await.unwrap_err();
+    assert!(matches!(err, Error::Rpc(_)), "{err}");
+    let tx = TransactionRequest::default().with_to(Address::repeat_byte(7)).with_value(U256::from(1));
+    let receipt = client.send("transfer", tx).await.unwrap();
+    assert!(receipt.status());
+    assert_eq!(client.provider().get_transaction_count(me).await.unwrap(), 1);
+}
