@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// Flags shared by every chain subcommand (each also has a `GAVEL_*` variable and a
 /// config-file field; see `docs/cli.md`).
 #[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Chain options")]
 pub(crate) struct ChainArgs {
     /// JSON-RPC endpoint [default: the local chain from `gavel chain up`, else http://127.0.0.1:8545].
     #[arg(long, global = true, value_name = "URL")]

@@ -168,7 +168,7 @@ impl Job {
 
     fn text(&self) -> String {
         let wei = |s: &str| ether(s.parse().unwrap_or_default());
-        let mut t = format!("job {} ({}) posted by {}\n", self.job, self.state, self.submitter);
+        let mut t = format!("job {} ({}) from {}\n", self.job, self.state, self.submitter);
         t += &format!(
             "  reward {}, collateral {}, {} steps\n",
             wei(&self.reward_wei),

@@ -115,3 +115,38 @@ fn deploying_from_an_account_without_ether_fails_with_the_balance() {
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     assert!(stderr(&out).contains("too little ether") && stderr(&out).contains("balance 0 wei"), "{}", stderr(&out));
 }
+
+#[test]
+fn flags_override_the_environment_which_overrides_the_config_file() {
+    let env = Env::with_chain();
+    let cfg = env.home().join("gavel.toml");
+    std::fs::write(&cfg, format!("rpc_url = \"{}\"\nconfirmations = 1\n", env.url)).unwrap();
+    let status = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut c = env.cmd(&["--json", "chain", "status"]);
+        c.env_remove("GAVEL_RPC_URL").args(args);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let cfg = cfg.to_str().unwrap();
+    // The file alone.
+    let out = status(&[("GAVEL_CONFIG", cfg)], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The environment beats the file.
+    let out = status(&[("GAVEL_CONFIG", cfg), ("GAVEL_RPC_URL", "http://127.0.0.1:1")], &[]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    // A flag beats both.
+    let out = status(&[("GAVEL_CONFIG", cfg), ("GAVEL_RPC_URL", "http://127.0.0.1:1")], &["--rpc-url", &env.url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // --config names the file too; a pinned chain id must match the endpoint's.
+    let out = status(&[], &["--config", cfg, "--chain-id", "5"]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(stderr(&out).contains("serves chain 31337, but chain 5 was configured"), "{}", stderr(&out));
+    // Unknown fields in the file are usage errors that name the file.
+    std::fs::write(env.home().join("bad.toml"), "rpc = 1\n").unwrap();
+    let bad = env.home().join("bad.toml");
+    let out = status(&[], &["--config", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("bad.toml"), "{}", stderr(&out));
+}
