@@ -168,3 +168,18 @@ async fn a_failed_broadcast_does_not_leave_a_nonce_gap() {
     assert!(receipt.status());
     assert_eq!(client.provider().get_transaction_count(me).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_transaction_that_is_never_mined_times_out_with_its_hash() {
+    let chain = Chain::start();
+    let mut config = chain.config();
+    config.receipt_timeout = Duration::from_secs(1);
+    let client = Client::connect(&config, Sender::Local(signer_from_hex(DEV_KEY_0, "test").unwrap())).await.unwrap();
+    let () = client.raw("evm_setAutomine", (false,)).await.unwrap();
+    let tx = TransactionRequest::default().with_to(Address::repeat_byte(7)).with_value(U256::from(1));
+    let start = Instant::now();
+    let err = client.send("transfer", tx).await.unwrap_err();
+    assert!(matches!(err, Error::ReceiptTimeout { secs: 1, .. }), "{err}");
+    assert!(err.to_string().contains("raise --receipt-timeout"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
