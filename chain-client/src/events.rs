@@ -100,6 +100,17 @@ impl LogPoller {
         logs.sort_by_key(|l| (l.block_number, l.log_index));
         Ok(Some(Batch { logs, next_block: to + 1 }))
     }
+
+    /// Like [`LogPoller::poll`], but waits (polling every `interval`) until a confirmed
+    /// block at or after `from` exists: the loop a following node runs.
+    pub async fn next(&self, from: u64, interval: std::time::Duration) -> Result<Batch> {
+        loop {
+            if let Some(batch) = self.poll(from).await? {
+                return Ok(batch);
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
 }
 
 /// A log decoded with the contracts' ABIs.

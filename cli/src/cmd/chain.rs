@@ -417,23 +417,26 @@ async fn events(chain: &ChainArgs, out: &Output, file: PathBuf, follow: bool, ma
     let poller = LogPoller::new(client.clone(), addresses, config.confirmations, max_range);
     let mut written = 0u64;
     loop {
-        match poller.poll(cursor.next_block).await? {
-            Some(batch) => {
-                let mut buf = Vec::new();
-                for log in &batch.logs {
-                    let name = deployments.name_of(log.address()).unwrap_or("unknown");
-                    serde_json::to_writer(&mut buf, &decode_log(name, log))?;
-                    buf.push(b'\n');
-                }
-                sink.write_all(&buf)?;
-                sink.sync_data()?;
-                written += batch.logs.len() as u64;
-                cursor = Cursor { next_block: batch.next_block, output_len: cursor.output_len + buf.len() as u64 };
-                cursor_file.store(&cursor)?;
+        let batch = if follow {
+            poller.next(cursor.next_block, config.poll_interval).await?
+        } else {
+            match poller.poll(cursor.next_block).await? {
+                Some(batch) => batch,
+                None => break,
             }
-            None if follow => tokio::time::sleep(config.poll_interval).await,
-            None => break,
+        };
+        let mut buf = Vec::new();
+        for log in &batch.logs {
+            let name = deployments.name_of(log.address()).unwrap_or("unknown");
+            serde_json::to_writer(&mut buf, &decode_log(name, log))?;
+            buf.push(b'\n');
         }
+        // The batch is durable before the cursor that acknowledges it.
+        sink.write_all(&buf)?;
+        sink.sync_data()?;
+        written += batch.logs.len() as u64;
+        cursor = Cursor { next_block: batch.next_block, output_len: cursor.output_len + buf.len() as u64 };
+        cursor_file.store(&cursor)?;
     }
     #[derive(Serialize)]
     struct EventsOut {

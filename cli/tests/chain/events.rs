@@ -33,7 +33,18 @@ fn an_export_killed_and_restarted_has_every_event_once() {
     }
     let done = env.json_as(None, &args);
     let first = done["next_block"].as_u64().unwrap();
-    // More events after the export caught up, then resume once more.
+    // Following: a new event shows up while it runs; then it is killed as well.
+    let lines_now = std::fs::read_to_string(&file).unwrap().lines().count();
+    let mut follower = env.cmd(&[&args[..], &["--follow"]].concat()).stdout(Stdio::null()).spawn().unwrap();
+    env.json_as(Some(1), &["identity", "stake", "1", "1eth"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&file).unwrap().lines().count() == lines_now {
+        assert!(std::time::Instant::now() < deadline, "the follower never wrote the new event");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+    // More events after that, then resume once more.
     env.json_as(Some(1), &["identity", "stake", "1", "1eth"]);
     env.json_as(None, &args);
 
@@ -62,7 +73,7 @@ fn an_export_killed_and_restarted_has_every_event_once() {
     }
     assert_eq!(unique, expected, "no event missing");
     let stake_added = lines.iter().filter(|e| e["event"] == "StakeAdded").count();
-    assert_eq!(stake_added, 31);
+    assert_eq!(stake_added, 32);
     assert!(lines.iter().any(|e| e["event"] == "DeviceRegistered" && e["args"]["device"] == "1"));
     assert!(first > 30);
 }
