@@ -28,7 +28,9 @@ fn child_records_slowly() {
     for step in 0..STEPS {
         backend.run_step(step).unwrap();
         writer.record_step(step, &mut backend).unwrap();
-        std::thread::sleep(Duration::from_millis(4));
+        // Slow down once the parent is about to kill, so that a loaded machine cannot
+        // let the run finish first.
+        std::thread::sleep(Duration::from_millis(if step < 90 { 2 } else { 40 }));
     }
     writer.finish().unwrap();
 }
