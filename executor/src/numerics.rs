@@ -124,11 +124,14 @@ pub fn ln_ge1(s: i32) -> i32 {
 ///
 /// `p_j = floor((e_j * 2^16 + floor(S / 2)) / S)` with `e_j = exp_neg(x_j - max)`.
 pub fn softmax_row(x: &[i32], out: &mut [i32]) -> i32 {
-    let s = exp_sum_row(x);
+    // Each exponential is computed once: first into `out`, then divided in place.
     let m = row_max(x);
     for (o, &v) in out.iter_mut().zip(x) {
-        let e = exp_neg(sub_sat(v, m)) as u64;
-        *o = (((e << FRAC_BITS) + (s as u64 >> 1)) / s as u64) as i32;
+        *o = exp_neg(sub_sat(v, m));
+    }
+    let s = out.iter().map(|&e| e as i64).sum::<i64>() as i32;
+    for o in out.iter_mut() {
+        *o = ((((*o as u64) << FRAC_BITS) + (s as u64 >> 1)) / s as u64) as i32;
     }
     s
 }
