@@ -41,6 +41,7 @@ mod commit;
 mod error;
 mod files;
 mod merkle;
+mod program;
 mod proof;
 mod record;
 mod store;
@@ -48,6 +49,7 @@ pub mod vectors;
 
 pub use commit::{CHUNK_ELEMENTS, MAX_RANK, MemoryRoots, chunk_count, memory_root, step_root, tensor_root, trace_root};
 pub use error::{Error, Result, VerifyError};
+pub use program::{OP_KINDS, OpDescriptor, OpOpening, OpTable, ProgramCommitment, TAG_OP, TAG_PROGRAM, op_kind};
 pub use proof::{CheckpointProof, ChunkProof, ElementOpening, OpRootProof, SlotProof, StateProof};
 pub use record::{Resumed, TraceSummary, TraceWriter, Traced};
 pub use store::{Position, TraceStore};
