@@ -9,7 +9,7 @@ use std::{
 };
 
 use gavel_executor::{
-    Backend, CpuBackend, Hash32, Inputs, Memory, Op, PROGRAM_VERSION, Program, Slot, SlotKind, SplitMix64,
+    Backend, CpuBackend, Hash32, Inputs, JobSpec, Memory, Op, PROGRAM_VERSION, Program, Slot, SlotKind, SplitMix64,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -18,6 +18,7 @@ use crate::{
     commit::{self, CHUNK_ELEMENTS, MemoryRoots, memory_root, step_root, tensor_root, trace_root},
     error::Result,
     files, merkle,
+    program::{OP_KINDS, OpTable, ProgramCommitment},
     proof::{CheckpointProof, ChunkProof, ElementOpening, OpRootProof, SlotProof, StateProof},
 };
 
@@ -26,7 +27,12 @@ pub const VECTORS_VERSION: u32 = 1;
 
 /// Every vector file: `(file name, contents)`.
 pub fn generate() -> Result<Vec<(&'static str, Value)>> {
-    Ok(vec![("tensors.json", tensors()?), ("trees.json", trees()), ("proofs.json", proofs()?)])
+    Ok(vec![
+        ("tensors.json", tensors()?),
+        ("trees.json", trees()),
+        ("proofs.json", proofs()?),
+        ("program.json", programs()?),
+    ])
 }
 
 /// Writes every vector file into `dir` and returns their paths.
@@ -374,6 +380,106 @@ fn proofs() -> Result<Value> {
     }))
 }
 
+/// A program with every operator kind once, in kind order, then a second `mat_mul`
+/// (17 ops: the op tree is padded), with a negative parameter, both transposition flags
+/// and a chunked product whose output is `[S, M, N]`.
+fn every_kind_program() -> (Program, Inputs) {
+    let mut inputs = Inputs::new();
+    let index = inputs.insert(vec![0, 4, -1, 7, 2, 3, 1, 1]);
+    let labels = inputs.insert(vec![65536, 0, 0, 0, 32768, 32768]);
+    let slot = |name: &str, shape: &[u32], kind: SlotKind| Slot { name: name.into(), shape: shape.to_vec(), kind };
+    let var = |name: &str, shape: &[u32]| slot(name, shape, SlotKind::Var { init: None });
+    let slots = vec![
+        var("table", &[5, 3]),                                     // 0
+        slot("index", &[4, 2], SlotKind::Const { data: index }),   // 1
+        var("x", &[2, 3]),                                         // 2
+        var("at", &[4, 2]),                                        // 3: a^T of A [2, 4]
+        var("bt", &[3, 4]),                                        // 4: b^T of B [4, 3]
+        var("chunks", &[2, 2, 3]),                                 // 5: K = 4, k_chunk 3
+        var("y", &[2, 3]),                                         // 6
+        var("bias", &[3]),                                         // 7
+        var("t", &[3, 2]),                                         // 8
+        slot("labels", &[2, 3], SlotKind::Const { data: labels }), // 9
+        var("loss", &[2]),                                         // 10
+        var("best", &[2]),                                         // 11
+        var("a", &[2, 4]),                                         // 12
+        var("b", &[4, 3]),                                         // 13
+    ];
+    let ops = vec![
+        Op::Gather { table: 0, index: 1, out: 2 },
+        Op::MatMul { a: 3, b: 4, out: 5, trans_a: true, trans_b: true, k_chunk: 3 },
+        Op::SumRows { a: 5, out: 6 },
+        Op::Add { a: 2, b: 6, out: 6 },
+        Op::Sub { a: 6, b: 2, out: 2 },
+        Op::Mul { a: 2, b: 6, out: 6 },
+        Op::AddBias { a: 6, bias: 7, out: 2 },
+        Op::Scale { a: 2, factor: -98304, out: 2 },
+        Op::Relu { a: 2, out: 6 },
+        Op::ReluGrad { pre: 2, grad: 6, out: 6 },
+        Op::Transpose { a: 6, out: 8 },
+        Op::Softmax { a: 2, out: 6 },
+        Op::SoftmaxXentGrad { logits: 2, labels: 9, scale: 32768, out: 6 },
+        Op::XentLoss { logits: 2, labels: 9, out: 10 },
+        Op::Sgd { param: 7, grad: 7, lr: 6554, out: 7 },
+        Op::Argmax { a: 6, out: 11 },
+        Op::MatMul { a: 12, b: 13, out: 6, trans_a: false, trans_b: false, k_chunk: 4 },
+    ];
+    (Program { version: PROGRAM_VERSION, slots, ops, steps: 3 }, inputs)
+}
+
+/// The digits example (`examples/digits.toml`) compiled, from the checkout this crate
+/// was built in.
+fn digits_program() -> Result<(Program, Inputs)> {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/digits.toml");
+    let job = JobSpec::load(&spec)?.compile()?;
+    Ok((job.program, job.inputs))
+}
+
+/// One program's commitment: descriptors with their ABI encodings and leaves, the op
+/// tree, every op's path, and the program root.
+fn program_case(name: &str, program: &Program, inputs: &Inputs) -> Result<Value> {
+    let table = OpTable::new(program)?;
+    let commitment = ProgramCommitment::initial(program, inputs)?;
+    let ops: Vec<Value> = (0..table.len())
+        .map(|j| {
+            let d = table.descriptor(j)?;
+            Ok(json!({
+                "index": j,
+                "name": d.name(),
+                "descriptor": d,
+                "abi": format!("0x{}", d.abi_encode().iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                "leaf": d.leaf(),
+                "path": table.path(j)?,
+            }))
+        })
+        .collect::<Result<_>>()?;
+    Ok(json!({
+        "name": name,
+        "program_hash": program.hash(),
+        "depth": merkle::depth(table.len().into()),
+        "ops": ops,
+        "op_tree": table.root(),
+        "commitment": commitment,
+        "program_root": commitment.root(),
+    }))
+}
+
+fn programs() -> Result<Value> {
+    let (every, every_inputs) = every_kind_program();
+    let (digits, digits_inputs) = digits_program()?;
+    Ok(json!({
+        "header": header(
+            "program commitments (docs/contracts.md, \"Program root\"): op descriptors, their abi.encode and \
+             leaves, the op tree, every op's path, the commitment and the program root"
+        ),
+        "op_kinds": OP_KINDS,
+        "programs": [
+            program_case("every operator kind, then a second mat_mul", &every, &every_inputs)?,
+            program_case("examples/digits.toml", &digits, &digits_inputs)?,
+        ],
+    }))
+}
+
 /// Checks one case of `proofs.json` with the Rust verifiers: `Ok(true)` if it
 /// verifies, `Ok(false)` if it is rejected, an error if it does not parse.
 pub fn verify_case(case: &Value) -> std::result::Result<bool, String> {
@@ -410,5 +516,30 @@ mod tests {
         for c in cases {
             assert_eq!(verify_case(c), Ok(c["valid"].as_bool().unwrap()), "{}", c["name"]);
         }
+    }
+
+    #[test]
+    fn program_vectors_open_every_op() {
+        use crate::program::{OpDescriptor, OpOpening};
+        let v = programs().unwrap();
+        let programs = v["programs"].as_array().unwrap();
+        assert_eq!(programs.len(), 2);
+        for p in programs {
+            let c: ProgramCommitment = serde_json::from_value(p["commitment"].clone()).unwrap();
+            assert_eq!(p["program_root"], json!(c.root()));
+            let ops = p["ops"].as_array().unwrap();
+            assert_eq!(ops.len() as u32, c.ops);
+            for (j, op) in ops.iter().enumerate() {
+                let descriptor: OpDescriptor = serde_json::from_value(op["descriptor"].clone()).unwrap();
+                assert_eq!(op["leaf"], json!(descriptor.leaf()));
+                let siblings = serde_json::from_value(op["path"].clone()).unwrap();
+                OpOpening { index: j as u32, count: c.ops, descriptor, siblings }.verify(&c).unwrap();
+            }
+        }
+        // The first program has every kind, in kind order, and pads its tree.
+        let kinds: Vec<u64> =
+            programs[0]["ops"].as_array().unwrap().iter().map(|o| o["descriptor"]["kind"].as_u64().unwrap()).collect();
+        assert_eq!(kinds, (0..16).chain([1]).collect::<Vec<u64>>());
+        assert_eq!(programs[0]["depth"], 5);
     }
 }
