@@ -1,18 +1,25 @@
 //! The driver: reads a game's state, decides this party's move, sends it.
 
 use alloy::{
-    primitives::{Address, B256},
-    rpc::types::TransactionRequest,
+    primitives::{Address, B256, Bytes, U256},
+    providers::{DynProvider, Provider},
+    rpc::types::{Filter, TransactionRequest},
+    sol_types::SolEvent,
 };
 use gavel_chain_client::{
     Client,
-    alloy::providers::DynProvider,
-    bindings::game::DisputeGame::{self, DisputeGameInstance},
+    bindings::game::{
+        DisputeGame::{self, DisputeGameInstance},
+        OneStepReplay,
+    },
 };
-use gavel_prover::TraceStore;
+use gavel_executor::Hash32;
+use gavel_prover::{CHUNK_ELEMENTS, ChunkTree, OpTable, Position, TraceStore};
 
 use crate::{
+    convert,
     error::{Error, Result},
+    replay,
     types::{GameStatus, Move, Outcome, Phase, Role, Strategy},
 };
 
@@ -24,13 +31,15 @@ pub struct GameDriver {
     role: Role,
     store: TraceStore,
     strategy: Strategy,
+    /// Derived from the store's program once (not game state).
+    table: Option<OpTable>,
+    /// The game's immutables, checked against the store once.
+    commitments: Option<Commitments>,
 }
 
 /// One side's state, as `sideOf` returns it.
 #[derive(Clone, Debug)]
 pub(crate) struct SideState {
-    /// Its root at the first disputed position.
-    pub(crate) hi: B256,
     /// Its reveal of this round / current node.
     pub(crate) a: B256,
     /// Seconds left at the round's start.
@@ -81,7 +90,7 @@ impl GameDriver {
     /// `store`: this party's own trace store for the disputed job (the trace whose root
     /// it committed); `strategy`: [`Strategy::Honest`] for real nodes.
     pub fn new(client: Client, game: Address, role: Role, store: TraceStore, strategy: Strategy) -> Self {
-        Self { client, game, role, store, strategy }
+        Self { client, game, role, store, strategy, table: None, commitments: None }
     }
 
     /// The game contract.
@@ -116,6 +125,7 @@ impl GameDriver {
         if let Some(resolved) = self.resolved(&game).await? {
             return Ok(resolved);
         }
+        let commitments = self.check_commitments(&game).await?;
         let state = self.read_state(&game).await?;
         let (mine, theirs) = (state.clock_left(&state.me), state.clock_left(&state.other));
         let waiting = GameStatus::Waiting {
@@ -127,7 +137,17 @@ impl GameDriver {
         if self.strategy == Strategy::Stall {
             return Ok(waiting);
         }
-        if state.ran_out(&state.other) {
+        if !commitments.bound {
+            // No move is accepted; the result cannot stand, so the challenger ends it.
+            if self.role == Role::Challenger {
+                let tx = game.resolveUnbound().into_transaction_request();
+                return self.send(state.phase, Move::ResolveUnbound, tx).await;
+            }
+            return Ok(waiting);
+        }
+        // In `Replay` anyone may move, and the replay decides on the merits: send it
+        // rather than a timeout.
+        if state.phase != Phase::Replay && state.ran_out(&state.other) {
             let tx = game.timeout().into_transaction_request();
             return match self.send(state.phase, Move::Timeout, tx).await {
                 Ok(moved) => Ok(moved),
@@ -170,7 +190,7 @@ impl GameDriver {
 
     async fn side(&self, game: &DisputeGameInstance<DynProvider>, role: Role) -> Result<SideState> {
         let s = game.sideOf(role.party()).call().await.map_err(self.call_err("sideOf"))?;
-        Ok(SideState { hi: s.hi, a: s.a, remaining: s.remaining, moved: s.moved })
+        Ok(SideState { a: s.a, remaining: s.remaining, moved: s.moved })
     }
 
     async fn read_state(&self, game: &DisputeGameInstance<DynProvider>) -> Result<GameState> {
@@ -195,10 +215,271 @@ impl GameDriver {
     /// This party's move in the current round, if it has one.
     async fn next_move(
         &mut self,
-        _game: &DisputeGameInstance<DynProvider>,
+        game: &DisputeGameInstance<DynProvider>,
         state: &GameState,
     ) -> Result<Option<(Move, TransactionRequest)>> {
-        Err(Error::Inconsistent { game: self.game, message: format!("phase {} is not played yet", state.phase) })
+        let lying_bisection = self.strategy == Strategy::LieInBisection;
+        Ok(Some(match state.phase {
+            Phase::Checkpoints => {
+                let mid = state.lo + (state.hi - state.lo) / 2;
+                let mut proof = self.store.prove_checkpoint(mid)?;
+                if lying_bisection {
+                    proof.root = forged(&proof.root);
+                }
+                let tx = game.revealCheckpoint(convert::checkpoint(&proof)).into_transaction_request();
+                (Move::RevealCheckpoint { step: mid }, tx)
+            }
+            Phase::StepCommit => {
+                let i = state.step;
+                let k = self.store.program().ops.len() as u32;
+                let step_root = self.store.step_root(i)?;
+                let first = self.store.prove_op_root(i, 0)?;
+                let last = self.store.prove_op_root(i, k)?;
+                let end = if state.hi_known {
+                    convert::empty_checkpoint()
+                } else {
+                    convert::checkpoint(&self.store.prove_checkpoint(self.store.steps())?)
+                };
+                let tx = game
+                    .commitStep(convert::b256(&step_root), convert::op_root(&first), convert::op_root(&last), end)
+                    .into_transaction_request();
+                (Move::CommitStep { step: i }, tx)
+            }
+            Phase::Ops => {
+                let mid = state.lo + (state.hi - state.lo) / 2;
+                let mut proof = self.store.prove_op_root(state.step, mid as u32)?;
+                if lying_bisection {
+                    proof.root = forged(&proof.root);
+                }
+                let tx = game.revealOpRoot(convert::op_root(&proof)).into_transaction_request();
+                (Move::RevealOpRoot { op: mid as u32 }, tx)
+            }
+            Phase::Slot => {
+                let j = state.op_index;
+                let opening = self.op_table()?.open(j)?;
+                let out = opening.descriptor.out;
+                let pre = self.store.prove_slot(self.pre_state(state), out)?;
+                self.check_pre_state(game, state).await?;
+                let mut data_root = self.written_tree(state)?.root();
+                if self.strategy == Strategy::Equivocate {
+                    data_root = forged(&data_root);
+                }
+                let path = opening.siblings.iter().map(convert::b256).collect();
+                let tx = game
+                    .revealSlot(
+                        convert::descriptor(&opening.descriptor),
+                        path,
+                        convert::slot(&pre),
+                        convert::b256(&data_root),
+                    )
+                    .into_transaction_request();
+                (Move::RevealSlot { op: j, slot: out }, tx)
+            }
+            Phase::Descent => {
+                let tree = self.written_tree(state)?;
+                let level = state.level as usize;
+                let mine = tree.node(level, state.chunk);
+                if convert::b256(&mine) != state.me.a {
+                    return Err(self.inconsistent(format!(
+                        "our node {} at level {level}, index {} is {mine}, the game holds {}",
+                        state.chunk, state.chunk, state.me.a
+                    )));
+                }
+                let (left, right) = tree.children(level, state.chunk);
+                let tx = game.revealChildren(convert::b256(&left), convert::b256(&right)).into_transaction_request();
+                (Move::RevealChildren { level: state.level - 1 }, tx)
+            }
+            Phase::ChunkReveal => {
+                let values = self.written_chunk(state)?;
+                let tx = game.revealChunk(convert::chunk_bytes(&values)).into_transaction_request();
+                (Move::RevealChunk { chunk: state.chunk }, tx)
+            }
+            Phase::Replay => return self.replay(game, state).await.map(Some),
+            Phase::Resolved => return Ok(None),
+        }))
+    }
+
+    /// The replay: the whole chunk for the element-wise operators, else one element where
+    /// the two revealed chunks differ.
+    async fn replay(
+        &mut self,
+        game: &DisputeGameInstance<DynProvider>,
+        state: &GameState,
+    ) -> Result<(Move, TransactionRequest)> {
+        let op = self.op_table()?.descriptor(state.op_index)?.clone();
+        let pre = self.pre_state(state);
+        if replay::is_elementwise(op.kind) {
+            let mut slots = Vec::with_capacity(op.inputs.len());
+            let mut chunks = Vec::with_capacity(op.inputs.len());
+            for &input in &op.inputs {
+                slots.push(convert::slot(&self.store.prove_slot(pre, input)?));
+                chunks.push(convert::chunk(&self.store.prove_chunk(pre, input, state.chunk)?));
+            }
+            let tx = game.replay(convert::descriptor(&op), slots, chunks).into_transaction_request();
+            return Ok((Move::Replay { chunk: state.chunk }, tx));
+        }
+        let (solver_chunk, challenger_chunk) = self.revealed_chunks(state.chunk).await?;
+        let index = (0..solver_chunk.len() / 4)
+            .find(|&i| convert::element_at(&solver_chunk, i) != convert::element_at(&challenger_chunk, i))
+            .ok_or_else(|| self.inconsistent(format!("the two revealed chunks {} are equal", state.chunk)))?;
+        let element = state.chunk * CHUNK_ELEMENTS as u64 + index as u64;
+        let memory = self.store.memory(pre)?;
+        let read = |j: usize, pos: u64| -> std::result::Result<i32, String> {
+            let slot = *op.inputs.get(j).ok_or_else(|| format!("no input {j}"))?;
+            memory.slot(slot).get(pos as usize).copied().ok_or_else(|| format!("input {j} has no element {pos}"))
+        };
+        let positions = replay::input_positions(&op, state.step, element, read).map_err(|m| self.inconsistent(m))?;
+        let mut inputs = Vec::with_capacity(op.inputs.len());
+        for (&input, positions) in op.inputs.iter().zip(&positions) {
+            let mut chunks = vec![];
+            for c in replay::chunks_of(positions) {
+                chunks.push(convert::chunk(&self.store.prove_chunk(pre, input, c)?));
+            }
+            inputs
+                .push(OneStepReplay::InputOpening { slot: convert::slot(&self.store.prove_slot(pre, input)?), chunks });
+        }
+        let tx = game
+            .replayElement(convert::descriptor(&op), U256::from(index), solver_chunk, challenger_chunk, inputs)
+            .into_transaction_request();
+        Ok((Move::ReplayElement { element }, tx))
+    }
+
+    /// Both parties' revealed chunk bytes (solver's, challenger's), from `ChunkRevealed`.
+    async fn revealed_chunks(&self, chunk: u64) -> Result<(Bytes, Bytes)> {
+        let filter =
+            Filter::new().address(self.game).event_signature(DisputeGame::ChunkRevealed::SIGNATURE_HASH).from_block(0);
+        let logs = self
+            .client
+            .provider()
+            .get_logs(&filter)
+            .await
+            .map_err(|e| Error::Chain(self.client.rpc_error("read ChunkRevealed", e)))?;
+        let mut found: [Option<Bytes>; 2] = [None, None];
+        for log in logs {
+            let Ok(event) = log.log_decode::<DisputeGame::ChunkRevealed>() else { continue };
+            let e = event.inner.data;
+            if e.chunk == chunk && (e.party as usize) < 2 {
+                found[e.party as usize] = Some(e.data);
+            }
+        }
+        match found {
+            [Some(s), Some(c)] => Ok((s, c)),
+            _ => Err(self.inconsistent(format!("the game is in replay but not both chunks {chunk} were revealed"))),
+        }
+    }
+
+    /// The op table of the store's program (built once: it depends only on the program).
+    fn op_table(&mut self) -> Result<&OpTable> {
+        if self.table.is_none() {
+            self.table = Some(OpTable::new(self.store.program())?);
+        }
+        Ok(self.table.as_ref().expect("set above"))
+    }
+
+    /// The agreed pre-state of the disputed op, `M_{i,j}`.
+    fn pre_state(&self, state: &GameState) -> Position {
+        Position::Op { step: state.step, op: state.op_index }
+    }
+
+    /// Checks that the store's `M_{i,j}` is the game's agreed root: both parties reached
+    /// it through the bisection, so a difference means the store is not the trace this
+    /// party committed.
+    async fn check_pre_state(&mut self, game: &DisputeGameInstance<DynProvider>, state: &GameState) -> Result<()> {
+        let agreed = game.agreed().call().await.map_err(self.call_err("agreed"))?;
+        let ours = *self.store.prove_state(self.pre_state(state))?.memory_root();
+        if convert::b256(&ours) != agreed {
+            return Err(self.inconsistent(format!(
+                "the agreed pre-state M_{{{},{}}} is {agreed}, the store has {ours}",
+                state.step, state.op_index
+            )));
+        }
+        Ok(())
+    }
+
+    /// The written slot's values after the disputed op, in this party's trace.
+    fn written_values(&mut self, state: &GameState) -> Result<Vec<i32>> {
+        let out = self.op_table()?.descriptor(state.op_index)?.out;
+        let post = Position::Op { step: state.step, op: state.op_index + 1 };
+        Ok(self.store.memory(post)?.slot(out).to_vec())
+    }
+
+    /// The chunk tree of the written slot after the disputed op.
+    fn written_tree(&mut self, state: &GameState) -> Result<ChunkTree> {
+        Ok(ChunkTree::new(&self.written_values(state)?))
+    }
+
+    /// The disputed chunk of the written slot after the disputed op.
+    fn written_chunk(&mut self, state: &GameState) -> Result<Vec<i32>> {
+        let values = self.written_values(state)?;
+        let start = state.chunk as usize * CHUNK_ELEMENTS;
+        values
+            .get(start..(start + CHUNK_ELEMENTS).min(values.len()))
+            .map(<[i32]>::to_vec)
+            .ok_or_else(|| self.inconsistent(format!("the written slot has no chunk {}", state.chunk)))
+    }
+
+    fn inconsistent(&self, message: String) -> Error {
+        Error::Inconsistent { game: self.game, message }
+    }
+
+    /// Checks, once, that this client signs as the party and that the store is the trace
+    /// the party committed to, for the program the job is bound to.
+    async fn check_commitments(&mut self, game: &DisputeGameInstance<DynProvider>) -> Result<Commitments> {
+        if let Some(c) = &self.commitments {
+            return Ok(c.clone());
+        }
+        let party = match self.role {
+            Role::Solver => game.SOLVER().call().await.map_err(self.call_err("SOLVER"))?,
+            Role::Challenger => game.CHALLENGER().call().await.map_err(self.call_err("CHALLENGER"))?,
+        };
+        let sender = self.client.sender()?;
+        if sender != party {
+            return Err(Error::NotTheParty {
+                game: self.game,
+                role: self.role.name(),
+                expected: party,
+                actual: sender,
+            });
+        }
+        let trace_root = match self.role {
+            Role::Solver => game.SOLVER_TRACE_ROOT().call().await.map_err(self.call_err("SOLVER_TRACE_ROOT"))?,
+            Role::Challenger => {
+                game.CHALLENGER_TRACE_ROOT().call().await.map_err(self.call_err("CHALLENGER_TRACE_ROOT"))?
+            }
+        };
+        let bound = game.BOUND().call().await.map_err(self.call_err("BOUND"))?;
+        let mut checks: Vec<(&'static str, String, String)> = vec![
+            ("trace root", trace_root.to_string(), convert::b256(&self.store.trace_root()).to_string()),
+            (
+                "steps",
+                game.STEPS().call().await.map_err(self.call_err("STEPS"))?.to_string(),
+                self.store.steps().to_string(),
+            ),
+        ];
+        if self.role == Role::Solver {
+            let out = game.SOLVER_OUTPUT_ROOT().call().await.map_err(self.call_err("SOLVER_OUTPUT_ROOT"))?;
+            checks.push(("output root", out.to_string(), convert::b256(&self.store.output_root()).to_string()));
+        }
+        if bound {
+            let slots = game.SLOTS().call().await.map_err(self.call_err("SLOTS"))?;
+            let ops = game.OPS().call().await.map_err(self.call_err("OPS"))?;
+            let h0 = game.INITIAL_MEMORY().call().await.map_err(self.call_err("INITIAL_MEMORY"))?;
+            let tree = game.OP_TREE().call().await.map_err(self.call_err("OP_TREE"))?;
+            let store_slots = self.store.program().slots.len().to_string();
+            let store_h0 = convert::b256(&self.store.checkpoint_roots()[0]).to_string();
+            let table = self.op_table()?;
+            let (store_ops, store_tree) = (table.len().to_string(), convert::b256(&table.root()).to_string());
+            checks.push(("slots", slots.to_string(), store_slots));
+            checks.push(("ops per step", ops.to_string(), store_ops));
+            checks.push(("initial memory", h0.to_string(), store_h0));
+            checks.push(("op tree", tree.to_string(), store_tree));
+        }
+        if let Some((what, on_chain, in_store)) = checks.into_iter().find(|(_, a, b)| a != b) {
+            return Err(Error::WrongTrace { game: self.game, what, on_chain, in_store });
+        }
+        let c = Commitments { bound };
+        self.commitments = Some(c.clone());
+        Ok(c)
     }
 
     /// Sends one move and reports it.
@@ -208,4 +489,18 @@ impl GameDriver {
         tracing::info!(game = %self.game, role = %self.role, %phase, %action, gas = receipt.gas_used, "moved");
         Ok(GameStatus::Moved { phase, action, tx_hash: receipt.transaction_hash, gas_used: receipt.gas_used })
     }
+}
+
+/// What [`GameDriver::check_commitments`] learnt (immutables of the game).
+#[derive(Clone, Debug)]
+struct Commitments {
+    /// Whether the job has a program commitment.
+    bound: bool,
+}
+
+/// A root that is not the one given (what the adversarial strategies reveal).
+fn forged(root: &Hash32) -> Hash32 {
+    let mut r = *root;
+    r.0[31] ^= 1;
+    r
 }

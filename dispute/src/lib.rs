@@ -36,8 +36,10 @@
 //! The adversarial [`Strategy`] variants exist for tests of the nodes and the contracts;
 //! each of them loses against an honest opponent.
 
+mod convert;
 mod driver;
 mod error;
+mod replay;
 mod types;
 
 pub use driver::GameDriver;

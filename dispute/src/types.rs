@@ -181,6 +181,8 @@ pub enum Move {
     },
     /// `timeout()` against a party that ran out of time.
     Timeout,
+    /// `resolveUnbound()`: the job has no program commitment (the challenger wins).
+    ResolveUnbound,
 }
 
 impl fmt::Display for Move {
@@ -195,6 +197,7 @@ impl fmt::Display for Move {
             Move::Replay { chunk } => write!(f, "replay(chunk {chunk})"),
             Move::ReplayElement { element } => write!(f, "replayElement(element {element})"),
             Move::Timeout => f.write_str("timeout()"),
+            Move::ResolveUnbound => f.write_str("resolveUnbound()"),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::{
     files::{self, Done, Manifest, corrupt},
     merkle,
     proof::{CheckpointProof, ChunkProof, ElementOpening, OpRootProof, SlotProof, StateProof},
+    tamper::Tamper,
 };
 
 /// A point of the execution at which memory is committed.
@@ -180,9 +181,13 @@ fn run_ops(
     roots: &mut MemoryRoots,
     step: u64,
     ops: Range<usize>,
+    tamper: Option<&Tamper>,
 ) -> Result<()> {
-    for op in &program.ops[ops] {
-        let out = execute_op(program, op, step, memory);
+    for (j, op) in program.ops[ops.clone()].iter().enumerate() {
+        let mut out = execute_op(program, op, step, memory);
+        if let Some(t) = tamper {
+            t.apply(step, ops.start + j, &mut out);
+        }
         roots.update(op.output(), &out)?;
         memory.set_slot(op.output(), out);
     }
@@ -211,6 +216,8 @@ pub struct TraceStore {
     base: Option<MemoryRoots>,
     state: Option<State>,
     op_roots: Option<(u64, Vec<Hash32>)>,
+    /// A fault its re-executions apply (tests of the dispute game only).
+    tamper: Option<Tamper>,
 }
 
 impl TraceStore {
@@ -221,7 +228,15 @@ impl TraceStore {
         let opened = Opened::read(dir, false)?;
         let done = opened.done.clone().expect("finished store");
         let trace_levels = merkle::levels(opened.roots.clone());
-        Ok(Self { opened, done, trace_levels, base: None, state: None, op_roots: None })
+        Ok(Self { opened, done, trace_levels, base: None, state: None, op_roots: None, tamper: None })
+    }
+
+    /// Re-executes with `tamper` applied, as the run that recorded the store did
+    /// (a store recorded through [`crate::Tampered`]; tests of the dispute game only).
+    pub fn with_tamper(mut self, tamper: Tamper) -> Result<Self> {
+        tamper.check(&self.opened.program)?;
+        (self.tamper, self.state, self.op_roots) = (Some(tamper), None, None);
+        Ok(self)
     }
 
     /// The store folder.
@@ -352,7 +367,14 @@ impl TraceStore {
         while state.at < target {
             let (step, done) = state.at;
             let until = if step < target.0 { k } else { target.1 };
-            run_ops(&program, &mut state.memory, &mut state.roots, step, done as usize..until as usize)?;
+            run_ops(
+                &program,
+                &mut state.memory,
+                &mut state.roots,
+                step,
+                done as usize..until as usize,
+                self.tamper.as_ref(),
+            )?;
             state.at = if until == k { (step + 1, 0) } else { (step, until) };
             if state.at.1 == 0 {
                 let recorded = self.opened.roots[state.at.0 as usize];
@@ -390,7 +412,7 @@ impl TraceStore {
         let mut out = Vec::with_capacity(program.ops.len() + 1);
         out.push(roots.root());
         for j in 0..program.ops.len() {
-            run_ops(&program, &mut memory, &mut roots, step, j..j + 1)?;
+            run_ops(&program, &mut memory, &mut roots, step, j..j + 1, self.tamper.as_ref())?;
             out.push(roots.root());
         }
         let next = self.opened.roots[step as usize + 1];
