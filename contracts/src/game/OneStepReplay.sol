@@ -12,19 +12,23 @@ import {OpDescriptor, OpKind} from "./GameTypes.sol";
 ///         Deployed once, stateless; the game calls it with a static call, and nodes can
 ///         `eth_call` it to check a replay before they send it.
 /// @dev Each input is opened once (its slot in the pre-state) with the chunks the element
-///      reads (at most `MAX_CHUNKS` per input); positions are row-major flat indices and
-///      come from the `...Position` helpers of `OperatorReplay`. Every loop is bounded by
-///      `MAX_CHUNKS` or by `OperatorReplay.MAX_REDUCE` (128).
+///      reads, at most `MAX_REPLAY_CHUNKS` over all inputs (the program rule of
+///      docs/program.md, "The replay bound", that keeps every replay under 1.5M gas);
+///      positions are row-major flat indices and come from the `...Position` helpers of
+///      `OperatorReplay`. Every loop is bounded by `MAX_REPLAY_CHUNKS` or by
+///      `OperatorReplay.MAX_REDUCE` (128).
 contract OneStepReplay {
     ////////////////////////////////////////////////////////////////
     //                         CONSTANTS                          //
     ////////////////////////////////////////////////////////////////
 
     /// @notice Semantic version.
-    string public constant version = "0.1.0";
+    string public constant version = "0.2.0";
 
-    /// @notice Most chunks one input may open (a reduction reads at most 128 elements).
-    uint256 public constant MAX_CHUNKS = 128;
+    /// @notice Most chunks one replay may open, over all its inputs: the bound the program
+    ///         validator enforces on every operator (`MAX_REPLAY_CHUNKS` in
+    ///         executor/src/program.rs), which keeps the worst replay under 1.5M gas.
+    uint256 public constant MAX_REPLAY_CHUNKS = 16;
 
     ////////////////////////////////////////////////////////////////
     //                           TYPES                            //
@@ -32,8 +36,9 @@ contract OneStepReplay {
 
     /// @notice One input of the disputed op, opened in the agreed pre-state.
     /// @param slot The input's slot in the pre-state memory.
-    /// @param chunks The chunks of it that the element reads (any order, no duplicates
-    ///        needed), each proven against `slot.root` with the input's shape.
+    /// @param chunks The chunks of it that the element reads, each proven against
+    ///        `slot.root` with the input's shape: any order (ascending is cheapest to read),
+    ///        and every one counts towards `MAX_REPLAY_CHUNKS`, so no duplicates.
     struct InputOpening {
         GavelMerkle.SlotProof slot;
         GavelMerkle.ChunkProof[] chunks;
@@ -52,10 +57,10 @@ contract OneStepReplay {
     /// @param actual Openings given.
     error InputCount(uint256 expected, uint256 actual);
 
-    /// @notice An input opens more than `MAX_CHUNKS` chunks.
-    /// @param input The input.
-    /// @param chunks The chunks given.
-    error TooManyChunks(uint256 input, uint256 chunks);
+    /// @notice The openings hold more than `MAX_REPLAY_CHUNKS` chunks in total.
+    /// @param chunks The chunks given, over all inputs.
+    /// @param max `MAX_REPLAY_CHUNKS`.
+    error TooManyChunks(uint256 chunks, uint256 max);
 
     /// @notice An input's slot proof is not the descriptor's slot in the pre-state.
     /// @param input The input.
@@ -97,17 +102,8 @@ contract OneStepReplay {
         uint32 _slots,
         InputOpening[] calldata _inputs
     ) external pure returns (int32 value_) {
-        uint8 kind = _op.kind;
-        uint256 nIn = _arity(kind);
-        if (_op.inputs.length != nIn || _op.shapes.length != nIn + 1) revert BadDescriptor(kind);
-        if (_inputs.length != nIn) revert InputCount(nIn, _inputs.length);
-        (bool ok, uint256 outLen) = GavelMerkle.shapeLength(_op.shapes[0]);
-        if (!ok) revert BadDescriptor(kind);
-        if (_e >= outLen) revert ElementOutOfRange(_e, outLen);
-        for (uint256 j = 0; j < nIn; ++j) {
-            _verify(_op, j, _preState, _slots, _inputs[j]);
-        }
-        value_ = _compute(_op, _step, _e, _inputs);
+        _check(_op, _e, _inputs);
+        value_ = _compute(_op, _step, _e, _open(_op, _preState, _slots, _inputs));
     }
 
     ////////////////////////////////////////////////////////////////
@@ -124,34 +120,161 @@ contract OneStepReplay {
         return 2;
     }
 
-    /// @dev Checks input `_j`'s slot and chunks.
-    function _verify(OpDescriptor calldata _op, uint256 _j, bytes32 _preState, uint32 _slots, InputOpening calldata _in)
+    /// @dev Checks the descriptor, the element and the number of openings and chunks.
+    function _check(OpDescriptor calldata _op, uint256 _e, InputOpening[] calldata _inputs) internal pure {
+        uint8 kind = _op.kind;
+        uint256 nIn = _arity(kind);
+        if (_op.inputs.length != nIn || _op.shapes.length != nIn + 1) revert BadDescriptor(kind);
+        if (_inputs.length != nIn) revert InputCount(nIn, _inputs.length);
+        uint256 total;
+        for (uint256 j = 0; j < nIn; ++j) {
+            total += _inputs[j].chunks.length;
+        }
+        if (total > MAX_REPLAY_CHUNKS) revert TooManyChunks(total, MAX_REPLAY_CHUNKS);
+        (bool ok, uint256 outLen) = GavelMerkle.shapeLength(_op.shapes[0]);
+        if (!ok) revert BadDescriptor(kind);
+        if (_e >= outLen) revert ElementOutOfRange(_e, outLen);
+    }
+
+    /// @dev Checks every input's slot and chunks; returns where the chunks are.
+    ///      `at_[j][c]` is the `c`-th chunk of input `j` as `index << 64 | calldata offset of
+    ///      its bytes`.
+    function _open(OpDescriptor calldata _op, bytes32 _preState, uint32 _slots, InputOpening[] calldata _inputs)
         internal
         pure
+        returns (uint256[][] memory at_)
     {
-        GavelMerkle.SlotProof calldata s = _in.slot;
-        if (s.slot != _op.inputs[_j] || s.count != _slots || !GavelMerkle.verifySlot(s, _preState)) revert BadSlot(_j);
-        uint256 n = _in.chunks.length;
-        if (n > MAX_CHUNKS) revert TooManyChunks(_j, n);
-        bytes32 shape = keccak256(abi.encode(_op.shapes[1 + _j]));
-        for (uint256 c = 0; c < n; ++c) {
-            GavelMerkle.ChunkProof calldata p = _in.chunks[c];
-            if (keccak256(abi.encode(p.shape)) != shape || !GavelMerkle.verifyChunk(p, s.root)) {
-                revert BadChunk(_j, p.chunk);
+        uint256 nIn = _inputs.length;
+        at_ = new uint256[][](nIn);
+        for (uint256 j = 0; j < nIn; ++j) {
+            GavelMerkle.SlotProof calldata s = _inputs[j].slot;
+            if (s.slot != _op.inputs[j] || s.count != _slots || !GavelMerkle.verifySlot(s, _preState)) {
+                revert BadSlot(j);
+            }
+            at_[j] = _verify(_op.shapes[1 + j], j, s.root, _inputs[j].chunks);
+        }
+    }
+
+    /// @dev Checks input `_j`'s chunks against its slot root `_root`; returns where they
+    ///      are. The tensor root is `wrapTensor(shape, tree)`: every chunk must fold up to
+    ///      the same chunk tree, and that tree is wrapped with the shape once (the checks of
+    ///      `GavelMerkle.verifyChunk` on each chunk, with the shape hashed once per input).
+    function _verify(uint32[] calldata _shape, uint256 _j, bytes32 _root, GavelMerkle.ChunkProof[] calldata _chunks)
+        internal
+        pure
+        returns (uint256[] memory at_)
+    {
+        at_ = new uint256[](_chunks.length);
+        if (_chunks.length == 0) return at_;
+        uint256 len;
+        {
+            bool ok;
+            (ok, len) = GavelMerkle.shapeLength(_shape);
+            if (!ok) revert BadChunk(_j, _chunks[0].chunk);
+        }
+        bytes32 tree;
+        for (uint256 c = 0; c < at_.length; ++c) {
+            bytes32 t;
+            (t, at_[c]) = _chunkTree(_chunks[c], _shape, len, _j);
+            if (c == 0) {
+                if (GavelMerkle.wrapTensor(_shape, t) != _root) revert BadChunk(_j, _chunks[0].chunk);
+                tree = t;
+            } else if (t != tree) {
+                revert BadChunk(_j, _chunks[c].chunk);
             }
         }
     }
 
+    /// @dev The chunk tree root a chunk proof of input `_j` (of `_len` elements, shape
+    ///      `_shape`) folds up to, and the chunk as `index << 64 | offset of its bytes`.
+    function _chunkTree(GavelMerkle.ChunkProof calldata _p, uint32[] calldata _shape, uint256 _len, uint256 _j)
+        internal
+        pure
+        returns (bytes32 tree_, uint256 at_)
+    {
+        uint256 chunk = _p.chunk;
+        uint256 chunks = GavelMerkle.chunkCount(_len);
+        if (chunk >= chunks || !_sameShape(_p.shape, _shape) || _p.siblings.length != GavelMerkle.depth(chunks)) {
+            revert BadChunk(_j, _p.chunk);
+        }
+        uint256 rest = _len - chunk * GavelMerkle.CHUNK_ELEMENTS;
+        bytes calldata data = _p.data;
+        if (data.length != 4 * (rest < GavelMerkle.CHUNK_ELEMENTS ? rest : GavelMerkle.CHUNK_ELEMENTS)) {
+            revert BadChunk(_j, _p.chunk);
+        }
+        tree_ = GavelMerkle.foldPath(GavelMerkle.chunkLeaf(data), chunk, _p.siblings);
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := data.offset
+        }
+        at_ = (chunk << 64) | offset;
+    }
+
+    /// @dev Whether two calldata shapes are equal.
+    function _sameShape(uint32[] calldata _a, uint32[] calldata _b) internal pure returns (bool same_) {
+        uint256 n = _a.length;
+        if (n != _b.length) return false;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_a[i] != _b[i]) return false;
+        }
+        return true;
+    }
+
     /// @dev Element `_pos` of input `_j` from its opened chunks.
-    function _read(InputOpening[] calldata _inputs, uint256 _j, uint256 _pos) internal pure returns (int32 v_) {
-        GavelMerkle.ChunkProof[] calldata chunks = _inputs[_j].chunks;
-        uint256 want = _pos / GavelMerkle.CHUNK_ELEMENTS;
-        for (uint256 c = 0; c < chunks.length; ++c) {
-            if (chunks[c].chunk == want) {
-                return GavelMerkle.elementAt(chunks[c].data, _pos % GavelMerkle.CHUNK_ELEMENTS);
+    function _read(uint256[][] memory _in, uint256 _j, uint256 _pos) internal pure returns (int32 v_) {
+        v_ = _strided(_in, _j, _pos, 0, 1)[0];
+    }
+
+    /// @dev Elements `_start + i * _stride` of input `_j` for `i < _n`, from its opened
+    ///      chunks (`_in[_j]`, as `_open` returns them). The search for a position's chunk
+    ///      starts at the chunk of the one before, so reads that walk the chunks in the
+    ///      order they were opened cost one comparison each.
+    function _strided(uint256[][] memory _in, uint256 _j, uint256 _start, uint256 _stride, uint256 _n)
+        internal
+        pure
+        returns (int32[] memory v_)
+    {
+        v_ = new int32[](_n);
+        uint256[] memory list = _in[_j];
+        bool missing;
+        uint256 pos = _start;
+        assembly ("memory-safe") {
+            let n := mload(list)
+            let base := add(list, 0x20)
+            let out := add(v_, 0x20)
+            let c := 0
+            let cur := not(0)
+            let offset := 0
+            for { let i := 0 } lt(i, _n) { i := add(i, 1) } {
+                let want := shr(9, pos)
+                if iszero(eq(want, cur)) {
+                    // Search every opened chunk once, from the cursor on.
+                    let found := 0
+                    for { let t := 0 } lt(t, n) { t := add(t, 1) } {
+                        let w := mload(add(base, shl(5, c)))
+                        if eq(shr(64, w), want) {
+                            found := 1
+                            cur := want
+                            offset := and(w, 0xffffffffffffffff)
+                            break
+                        }
+                        c := add(c, 1)
+                        if eq(c, n) { c := 0 }
+                    }
+                    if iszero(found) {
+                        missing := 1
+                        break
+                    }
+                }
+                // 4 little-endian bytes at (pos mod 512) of the chunk, byte-swapped and
+                // sign-extended (GavelMerkle.elementAt).
+                let x := shr(224, calldataload(add(offset, shl(2, and(pos, 511)))))
+                x := or(or(shl(24, and(x, 0xff)), shl(8, and(x, 0xff00))), or(and(shr(8, x), 0xff00), shr(24, x)))
+                mstore(add(out, shl(5, i)), signextend(3, x))
+                pos := add(pos, _stride)
             }
         }
-        revert MissingElement(_j, _pos);
+        if (missing) revert MissingElement(_j, pos);
     }
 
     /// @dev Dimension `_i` of shape `_s` (1 when absent).
@@ -160,7 +283,7 @@ contract OneStepReplay {
     }
 
     /// @dev The operator's output element.
-    function _compute(OpDescriptor calldata _op, uint64 _step, uint256 _e, InputOpening[] calldata _in)
+    function _compute(OpDescriptor calldata _op, uint64 _step, uint256 _e, uint256[][] memory _in)
         internal
         pure
         returns (int32 v_)
@@ -188,7 +311,7 @@ contract OneStepReplay {
     }
 
     /// @dev `gather(table [R, C], index [T, B])`.
-    function _gather(OpDescriptor calldata _op, uint64 _step, uint256 _e, InputOpening[] calldata _in)
+    function _gather(OpDescriptor calldata _op, uint64 _step, uint256 _e, uint256[][] memory _in)
         internal
         pure
         returns (int32 v_)
@@ -219,20 +342,17 @@ contract OneStepReplay {
     }
 
     /// @dev `mat_mul(a, b)`: the chunked dot product of output element `e`.
-    function _matMul(OpDescriptor calldata _op, uint256 _e, InputOpening[] calldata _in)
-        internal
-        pure
-        returns (int32 v_)
-    {
+    function _matMul(OpDescriptor calldata _op, uint256 _e, uint256[][] memory _in) internal pure returns (int32 v_) {
         MatMulAt memory at = _matMulAt(_op, _e);
         uint256 len = at.hi - at.lo;
-        int32[] memory x = new int32[](len);
-        int32[] memory y = new int32[](len);
-        for (uint256 i = 0; i < len; ++i) {
-            uint256 d = at.lo + i;
-            x[i] = _read(_in, 0, OperatorReplay.matMulLhsPosition(_op.transA, at.row, d, at.m, at.k));
-            y[i] = _read(_in, 1, OperatorReplay.matMulRhsPosition(_op.transB, d, at.col, at.k, at.n));
-        }
+        // Along the reduction, `a`'s positions step by 1 (or M for `a^T`) and `b`'s by N
+        // (or 1 for `b^T`), from those of the chunk's first index.
+        int32[] memory x = _strided(
+            _in, 0, OperatorReplay.matMulLhsPosition(_op.transA, at.row, at.lo, at.m, at.k), _op.transA ? at.m : 1, len
+        );
+        int32[] memory y = _strided(
+            _in, 1, OperatorReplay.matMulRhsPosition(_op.transB, at.lo, at.col, at.k, at.n), _op.transB ? 1 : at.n, len
+        );
         v_ = OperatorReplay.matMul(x, y);
     }
 
@@ -249,18 +369,10 @@ contract OneStepReplay {
     }
 
     /// @dev `sum_rows(a [R, ...])`: column `e`.
-    function _sumRows(OpDescriptor calldata _op, uint256 _e, InputOpening[] calldata _in)
-        internal
-        pure
-        returns (int32 v_)
-    {
+    function _sumRows(OpDescriptor calldata _op, uint256 _e, uint256[][] memory _in) internal pure returns (int32 v_) {
         (uint256 rows, uint256 width) = _rowsAndWidth(_op.shapes[1]);
         if (rows > OperatorReplay.MAX_REDUCE) revert BadDescriptor(_op.kind);
-        int32[] memory column = new int32[](rows);
-        for (uint256 r = 0; r < rows; ++r) {
-            column[r] = _read(_in, 0, OperatorReplay.sumRowsPosition(r, _e, width));
-        }
-        v_ = OperatorReplay.sumRows(column);
+        v_ = OperatorReplay.sumRows(_strided(_in, 0, OperatorReplay.sumRowsPosition(0, _e, width), width, rows));
     }
 
     /// @dev `R` and the product of the other dimensions.
@@ -271,11 +383,7 @@ contract OneStepReplay {
     }
 
     /// @dev `softmax`, `softmax_xent_grad`, `xent_loss`, `argmax`: rows of `[R, N]`.
-    function _rowWise(OpDescriptor calldata _op, uint256 _e, InputOpening[] calldata _in)
-        internal
-        pure
-        returns (int32 v_)
-    {
+    function _rowWise(OpDescriptor calldata _op, uint256 _e, uint256[][] memory _in) internal pure returns (int32 v_) {
         uint8 k = _op.kind;
         uint256 n = _dim(_op.shapes[1], 1);
         if (n == 0 || n > OperatorReplay.MAX_REDUCE) revert BadDescriptor(k);
@@ -291,14 +399,11 @@ contract OneStepReplay {
     }
 
     /// @dev `_n` consecutive elements of input `_j` from `_start`.
-    function _row(InputOpening[] calldata _in, uint256 _j, uint256 _start, uint256 _n)
+    function _row(uint256[][] memory _in, uint256 _j, uint256 _start, uint256 _n)
         internal
         pure
         returns (int32[] memory row_)
     {
-        row_ = new int32[](_n);
-        for (uint256 i = 0; i < _n; ++i) {
-            row_[i] = _read(_in, _j, _start + i);
-        }
+        row_ = _strided(_in, _j, _start, 1, _n);
     }
 }

@@ -22,6 +22,11 @@ contract OneStepReplayTest is Test {
     bytes32[] internal roots;
     bytes32 internal mem;
 
+    // Sparse slots (tensors too large to hash whole): only the listed chunks hold the slot's
+    // values, every other chunk is 512 zeros.
+    mapping(uint32 => uint256[]) internal sparse;
+    mapping(uint32 => bool) internal isSparse;
+
     /// @notice Deploys the replay and builds the memory every fuzz test reads (once; each
     ///         fuzz run starts from this state).
     function setUp() public {
@@ -124,6 +129,88 @@ contract OneStepReplayTest is Test {
         }
     }
 
+    /// @dev Adds a sparse slot of `_shape`: chunks `_chunks` (ascending) hold values in
+    ///      `[-_amp, _amp]`, the others zeros. Its root costs
+    ///      `O(chunks * depth)` hashes, so tensors of up to `2^26` elements (the deepest
+    ///      chunk trees) are cheap to commit.
+    function _sparseSlot(uint32[] memory _shape, uint256 _amp, uint256 _seed, uint256[] memory _chunks)
+        internal
+        returns (uint32 id_)
+    {
+        uint256 n = 1;
+        for (uint256 i = 0; i < _shape.length; ++i) {
+            n *= _shape[i];
+        }
+        id_ = uint32(shapes.length);
+        shapes.push(_shape);
+        seeds.push(_seed);
+        amps.push(_amp);
+        lens.push(n);
+        sparse[id_] = _chunks;
+        isSparse[id_] = true;
+        uint256 count = GavelMerkle.chunkCount(n);
+        roots.push(MerkleTree.wrapTensorMemory(_shape, _sparseNode(id_, 0, GavelMerkle.depth(count), count)));
+        mem = MerkleTree.memoryRoot(roots);
+    }
+
+    /// @dev The root of the subtree of height `_h` over leaves `[_lo, _lo + 2^h)` of sparse
+    ///      slot `_id` (`_count` chunks; leaves past it are padding).
+    function _sparseNode(uint32 _id, uint256 _lo, uint256 _h, uint256 _count) internal view returns (bytes32 node_) {
+        uint256 hi = _lo + (1 << _h);
+        if (_lo >= _count) return GavelMerkle.zeroRoot(_h);
+        bool holds;
+        uint256[] storage chunks = sparse[_id];
+        for (uint256 i = 0; i < chunks.length; ++i) {
+            if (chunks[i] >= _lo && chunks[i] < hi) holds = true;
+        }
+        if (!holds && hi <= lens[_id] / 512) {
+            node_ = GavelMerkle.chunkLeafMemory(new bytes(2048));
+            for (uint256 i = 0; i < _h; ++i) {
+                node_ = GavelMerkle.node(node_, node_);
+            }
+            return node_;
+        }
+        if (_h == 0 && holds) return GavelMerkle.chunkLeafMemory(_chunkData(_id, _lo));
+        if (_h == 0) return GavelMerkle.chunkLeafMemory(new bytes(4 * (lens[_id] - _lo * 512)));
+        node_ = GavelMerkle.node(
+            _sparseNode(_id, _lo, _h - 1, _count), _sparseNode(_id, _lo + (1 << (_h - 1)), _h - 1, _count)
+        );
+    }
+
+    /// @dev The path of chunk `_c` of sparse slot `_id`.
+    function _sparsePath(uint32 _id, uint256 _c) internal view returns (bytes32[] memory path_) {
+        uint256 count = GavelMerkle.chunkCount(lens[_id]);
+        path_ = new bytes32[](GavelMerkle.depth(count));
+        for (uint256 h = 0; h < path_.length; ++h) {
+            path_[h] = _sparseNode(_id, ((_c >> h) ^ 1) << h, h, count);
+        }
+    }
+
+    /// @dev The distinct chunks holding `_pos`, ascending.
+    function _chunksOf(uint256[] memory _pos) internal pure returns (uint256[] memory c_) {
+        uint256[] memory all = new uint256[](_pos.length);
+        uint256 n;
+        for (uint256 i = 0; i < _pos.length; ++i) {
+            uint256 c = _pos[i] / 512;
+            uint256 k = n;
+            bool seen;
+            for (uint256 j = 0; j < n; ++j) {
+                if (all[j] == c) seen = true;
+            }
+            if (seen) continue;
+            while (k > 0 && all[k - 1] > c) {
+                all[k] = all[k - 1];
+                --k;
+            }
+            all[k] = c;
+            ++n;
+        }
+        c_ = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            c_[i] = all[i];
+        }
+    }
+
     /// @dev A shape.
     function _s(uint32 _a, uint32 _b) internal pure returns (uint32[] memory s_) {
         s_ = new uint32[](_b == 0 ? 1 : 2);
@@ -134,6 +221,15 @@ contract OneStepReplayTest is Test {
     /// @dev Opens slot `_id` with every chunk that holds one of `_pos`.
     function _open(uint32 _id, uint256[] memory _pos) internal view returns (OneStepReplay.InputOpening memory o_) {
         o_.slot = GavelMerkle.SlotProof(_id, uint32(roots.length), roots[_id], MerkleTree.path(roots, _id));
+        if (isSparse[_id]) {
+            uint256[] memory cs = _chunksOf(_pos);
+            o_.chunks = new GavelMerkle.ChunkProof[](cs.length);
+            for (uint256 i = 0; i < cs.length; ++i) {
+                o_.chunks[i] =
+                    GavelMerkle.ChunkProof(shapes[_id], uint64(cs[i]), _chunkData(_id, cs[i]), _sparsePath(_id, cs[i]));
+            }
+            return o_;
+        }
         bytes32[] memory leaves = _leaves(_id);
         bool[] memory want = new bool[](leaves.length);
         uint256 n;
@@ -437,63 +533,179 @@ contract OneStepReplayTest is Test {
         vm.expectRevert(abi.encodeWithSelector(OneStepReplay.MissingElement.selector, 0, 700));
         r.replayElement(o, 0, 700, mem, 17, one);
 
-        OneStepReplay.InputOpening[] memory many = new OneStepReplay.InputOpening[](1);
-        many[0].slot = one[0].slot;
-        many[0].chunks = new GavelMerkle.ChunkProof[](129);
-        vm.expectRevert(abi.encodeWithSelector(OneStepReplay.TooManyChunks.selector, 0, 129));
-        r.replayElement(o, 0, 5, mem, 17, many);
+        // The bound is on the chunks of all inputs together: 9 + 8 is one too many, though
+        // each input alone is under it; it is checked before any proof.
+        uint256 max = r.MAX_REPLAY_CHUNKS();
+        OneStepReplay.InputOpening[] memory many = new OneStepReplay.InputOpening[](2);
+        (many[0].slot, many[1].slot) = (one[0].slot, one[0].slot);
+        many[0].chunks = new GavelMerkle.ChunkProof[](max / 2 + 1);
+        many[1].chunks = new GavelMerkle.ChunkProof[](max - max / 2);
+        vm.expectRevert(abi.encodeWithSelector(OneStepReplay.TooManyChunks.selector, max + 1, max));
+        r.replayElement(_op(OpKind.ADD, out, _ins(a, a)), 0, 5, mem, 17, many);
+    }
+
+    /// @notice `MAX_REPLAY_CHUNKS` is the program rule's bound (executor/src/program.rs).
+    function test_maxReplayChunks_matchesTheProgramRule_succeeds() public view {
+        assertEq(r.MAX_REPLAY_CHUNKS(), 16, "MAX_REPLAY_CHUNKS");
     }
 
     ////////////////////////////////////////////////////////////////
     //                            GAS                             //
     ////////////////////////////////////////////////////////////////
 
-    /// @notice Worst cases of the one-element replay (logged; docs/benchmarks.md): a
-    ///         128-long `mat_mul` chunk with `B`'s column in one chunk (`trans_b`) and in
-    ///         128 chunks (row-major `B [128, 512]`), a 128-row softmax.
-    function test_gas_replayElement_worstCase_succeeds() public {
+    /// @dev Gas ceiling of one replay, execution and calldata (issue 5).
+    uint256 internal constant REPLAY_BUDGET = 1_500_000;
+
+    /// @notice `mat_mul` over 128 products with `A`'s row and `B`'s column each in one chunk
+    ///         (`B` read through `trans_b`): the form the compiler emits.
+    function test_gas_replayElement_matMulContiguous_succeeds() public {
         uint32 a = _slot(_s(1, 128), 1 << 20, 40);
         uint32 bt = _slot(_s(512, 128), 1 << 20, 41);
-        uint32 b = _slot(_s(128, 512), 1 << 20, 42);
         uint32 out = _slot(_s(1, 512), 1, 43);
         uint256[] memory pa = _range(0, 128);
-        uint256[] memory pbt = _range(7 * 128, 128);
-        uint256[] memory pb = new uint256[](128);
-        for (uint256 d = 0; d < 128; ++d) {
-            pb[d] = d * 512 + 7;
-        }
-        OneStepReplay.InputOpening[] memory two = new OneStepReplay.InputOpening[](2);
-        (two[0], two[1]) = (_open(a, pa), _open(bt, pbt));
+        uint256[] memory pb = _range(7 * 128, 128);
         OpDescriptor memory o = _op(OpKind.MAT_MUL, out, _ins(a, bt));
         (o.kChunk, o.transB) = (128, true);
-        (, uint256 gT) = _replay(o, 0, 7, two);
-        uint256 cdT =
-            _calldataGas(abi.encodeCall(OneStepReplay.replayElement, (o, 0, 7, mem, uint32(roots.length), two)));
-        console.log("mat_mul k=128, trans_b (B column in 1 chunk): execution", gT);
-        console.log("mat_mul k=128, trans_b (B column in 1 chunk): execution + calldata", gT + cdT);
+        (int32 v, uint256 total) = _measure("mat_mul, 128 products, 2 chunks (trans_b)", o, 7, _pair(a, pa, bt, pb));
+        assertEq(int256(v), int256(OperatorReplay.matMul(_at(a, pa), _at(bt, pb))), "value");
+        assertLe(total, REPLAY_BUDGET, "contiguous mat_mul");
+    }
 
-        two[1] = _open(b, pb);
-        o = _op(OpKind.MAT_MUL, out, _ins(a, b));
-        o.kChunk = 128;
-        (, uint256 gB) = _replay(o, 0, 7, two);
-        uint256 cdB =
-            _calldataGas(abi.encodeCall(OneStepReplay.replayElement, (o, 0, 7, mem, uint32(roots.length), two)));
-        console.log("mat_mul k=128, row-major B [128, 512] (128 chunks of B): execution", gB);
-        console.log("mat_mul k=128, row-major B [128, 512] (128 chunks of B): execution + calldata", gB + cdB);
-        assertLe(gT + cdT, 1_500_000, "the contiguous form fits the 1.5M bound");
+    /// @notice The worst `mat_mul` the replay bound allows: 128 products over
+    ///         `MAX_REPLAY_CHUNKS` full chunks, all in the deepest chunk trees (operands of
+    ///         about `2^26` elements, 17 siblings a chunk); `B`'s column is strided.
+    function test_gas_replayElement_matMulStrided_succeeds() public {
+        uint256 max = r.MAX_REPLAY_CHUNKS();
+        assertLe(_stridedMatMul(max), REPLAY_BUDGET, "strided mat_mul at the bound");
+    }
 
+    /// @notice The worst `sum_rows` the replay bound allows: `MAX_REPLAY_CHUNKS` rows of
+    ///         `2^26 / MAX_REPLAY_CHUNKS` elements, one full chunk per row, deepest trees.
+    function test_gas_replayElement_sumRowsStrided_succeeds() public {
+        uint256 max = r.MAX_REPLAY_CHUNKS();
+        assertLe(_stridedSumRows(max), REPLAY_BUDGET, "strided sum_rows at the bound");
+    }
+
+    /// @notice The row-wise worst cases: a `softmax` row of 128 and an `xent_loss` row of 127
+    ///         that straddles two chunks in each input (4 chunks, the most exps and the ln),
+    ///         deepest trees.
+    function test_gas_replayElement_rows_succeeds() public {
         uint32 x = _slot(_s(4, 128), 8 << 16, 44);
         uint32 sm = _slot(_s(4, 128), 1, 45);
         OneStepReplay.InputOpening[] memory one = new OneStepReplay.InputOpening[](1);
         one[0] = _open(x, _range(128, 128));
-        (, uint256 gS) = _replay(_op(OpKind.SOFTMAX, sm, _ins(x)), 0, 130, one);
-        uint256 cdS = _calldataGas(
-            abi.encodeCall(
-                OneStepReplay.replayElement, (_op(OpKind.SOFTMAX, sm, _ins(x)), 0, 130, mem, uint32(roots.length), one)
-            )
+        (, uint256 total) = _measure("softmax, a row of 128", _op(OpKind.SOFTMAX, sm, _ins(x)), 130, one);
+        assertLe(total, REPLAY_BUDGET, "softmax");
+
+        // Rows of 127 in a [528_416, 127] tensor (2^26 elements, rounded down): row 4 spans
+        // positions 508..634, chunks 0 and 1.
+        uint256[] memory pr = _range(4 * 127, 127);
+        uint256[] memory c = _chunksOf(pr);
+        uint32 lg = _sparseSlot(_s(528_416, 127), 8 << 16, 46, c);
+        uint32 lb = _sparseSlot(_s(528_416, 127), 1 << 16, 47, c);
+        uint32 rl = _sparseSlot(_s(528_416, 0), 1, 48, new uint256[](0));
+        (int32 v, uint256 totalX) = _measure(
+            "xent_loss, a row of 127 in 2 chunks of each input",
+            _op(OpKind.XENT_LOSS, rl, _ins(lg, lb)),
+            4,
+            _pair(lg, pr, lb, pr)
         );
-        console.log("softmax row of 128: execution + calldata", gS + cdS);
-        assertLe(gS + cdS, 1_500_000, "softmax fits");
+        assertEq(int256(v), int256(OperatorReplay.xentLoss(_at(lg, pr), _at(lb, pr))), "xent_loss value");
+        assertLe(totalX, REPLAY_BUDGET, "xent_loss");
+    }
+
+    /// @dev Replays `mat_mul` element `(s 1, row 0, col N - 1)` of `A [M, K] x B [K, N]` with
+    ///      `N = 4 (T - 1)`, `K` a multiple of 128 and `M` as large as `2^26` elements allow:
+    ///      `A`'s row is one chunk, `B`'s column `T - 1` (its positions step by `N`, and
+    ///      `128 N` is `T - 1` chunks). Returns execution + calldata gas.
+    function _stridedMatMul(uint256 _t) internal returns (uint256 total_) {
+        uint32 w = uint32(4 * (_t - 1));
+        uint32 k = uint32(((1 << 26) / w / 128) * 128);
+        uint32 m = uint32((1 << 26) / uint256(k));
+        uint256[] memory pa = _range(128, 128);
+        uint256[] memory pb = new uint256[](128);
+        for (uint256 d = 0; d < 128; ++d) {
+            pb[d] = (128 + d) * w + (w - 1);
+        }
+        OpDescriptor memory o = _stridedMatMulOp(m, k, w, pa, pb);
+        OneStepReplay.InputOpening[] memory two = _pair(o.inputs[0], pa, o.inputs[1], pb);
+        assertEq(two[0].chunks.length + two[1].chunks.length, _t, "chunks opened");
+        string memory what = string.concat("mat_mul, 128 products, strided B, ", vm.toString(_t), " chunks");
+        int32 v;
+        (v, total_) = _measure(what, o, uint256(m) * w + w - 1, two);
+        assertEq(int256(v), int256(OperatorReplay.matMul(_at(o.inputs[0], pa), _at(o.inputs[1], pb))), "value");
+    }
+
+    /// @dev The slots and descriptor of `_stridedMatMul`.
+    function _stridedMatMulOp(uint32 _m, uint32 _k, uint32 _w, uint256[] memory _pa, uint256[] memory _pb)
+        internal
+        returns (OpDescriptor memory o_)
+    {
+        uint32 a = _sparseSlot(_s(_m, _k), 1 << 30, 50, _chunksOf(_pa));
+        uint32 b = _sparseSlot(_s(_k, _w), 1 << 30, 51, _chunksOf(_pb));
+        uint32[] memory os = new uint32[](3);
+        (os[0], os[1], os[2]) = (_k / 128, _m, _w);
+        o_ = _op(OpKind.MAT_MUL, _sparseSlot(os, 1, 52, new uint256[](0)), _ins(a, b));
+        o_.kChunk = 128;
+    }
+
+    /// @dev Replays column 1000 of `sum_rows(a [T, 2^26 / T])`: `T` rows, one chunk each.
+    ///      Returns execution + calldata gas.
+    function _stridedSumRows(uint256 _t) internal returns (uint256 total_) {
+        uint32 width = uint32((1 << 26) / _t);
+        uint256[] memory ps = new uint256[](_t);
+        for (uint256 i = 0; i < _t; ++i) {
+            ps[i] = i * width + 1000;
+        }
+        uint32 a = _sparseSlot(_s(uint32(_t), width), 1 << 30, 53, _chunksOf(ps));
+        uint32 out = _sparseSlot(_s(width, 0), 1, 54, new uint256[](0));
+        OneStepReplay.InputOpening[] memory one = new OneStepReplay.InputOpening[](1);
+        one[0] = _open(a, ps);
+        assertEq(one[0].chunks.length, _t, "chunks opened");
+        int32 v;
+        (v, total_) = _measure(
+            string.concat("sum_rows, strided column, ", vm.toString(_t), " chunks"),
+            _op(OpKind.SUM_ROWS, out, _ins(a)),
+            1000,
+            one
+        );
+        assertEq(int256(v), int256(OperatorReplay.sumRows(_at(a, ps))), "value");
+    }
+
+    /// @dev Openings of two inputs.
+    function _pair(uint32 _a, uint256[] memory _pa, uint32 _b, uint256[] memory _pb)
+        internal
+        view
+        returns (OneStepReplay.InputOpening[] memory two_)
+    {
+        two_ = new OneStepReplay.InputOpening[](2);
+        (two_[0], two_[1]) = (_open(_a, _pa), _open(_b, _pb));
+    }
+
+    /// @dev Replays element `_e` (step 0), logs its execution gas, its calldata gas (4 / 16
+    ///      per zero / non-zero byte) and, for comparison, the EIP-7623 floor of that calldata
+    ///      (10 per token, a non-zero byte 4 tokens); returns the value and execution +
+    ///      calldata.
+    function _measure(string memory _what, OpDescriptor memory _o, uint256 _e, OneStepReplay.InputOpening[] memory _in)
+        internal
+        view
+        returns (int32 v_, uint256 total_)
+    {
+        uint256 exec;
+        (v_, exec) = _replay(_o, 0, _e, _in);
+        bytes memory data = abi.encodeCall(OneStepReplay.replayElement, (_o, 0, _e, mem, uint32(roots.length), _in));
+        uint256 cd = _calldataGas(data);
+        total_ = exec + cd;
+        console.log(string.concat(_what, ": execution ", vm.toString(exec), ", + calldata ", vm.toString(total_)));
+        console.log(string.concat("  (calldata at the EIP-7623 floor: ", vm.toString(_floorGas(data)), ")"));
+    }
+
+    /// @dev EIP-7623 floor of a call's data: 10 gas per token, a zero byte 1 token, a
+    ///      non-zero byte 4.
+    function _floorGas(bytes memory _data) internal pure returns (uint256 gas_) {
+        for (uint256 i = 0; i < _data.length; ++i) {
+            gas_ += _data[i] == 0 ? 10 : 40;
+        }
     }
 
     /// @dev Calldata gas of a call (4 / 16 per zero / non-zero byte).
