@@ -1,6 +1,6 @@
 //! `gavel job`: jobs in the JobMarket, from posting to finalizing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use gavel_chain_client::{
@@ -8,8 +8,12 @@ use gavel_chain_client::{
         primitives::{B256, U256, keccak256},
         sol_types::SolEvent,
     },
-    bindings::market::{IJobMarket, JobMarket},
+    bindings::{
+        factory::DisputeGameFactory,
+        market::{IJobMarket, JobMarket},
+    },
 };
+use gavel_prover::ProgramCommitment;
 use serde::Serialize;
 
 use crate::{
@@ -28,7 +32,9 @@ pub(crate) struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Post a job: the spec file and its data set are hashed here (keccak256 of their bytes)
-    /// and only the hashes go on chain; the reward is held in escrow.
+    /// and only the hashes go on chain; the reward is held in escrow. The program
+    /// commitment (initial memory root and op table) is then registered for the job with
+    /// the dispute game factory, so that disputes can replay its operators.
     Post {
         /// The job spec (TOML), as `gavel run` takes it.
         spec: PathBuf,
@@ -48,13 +54,23 @@ enum Command {
         #[arg(long, value_parser = parse_duration, default_value = "1h")]
         challenge_window: u64,
     },
+    /// Bind a job you posted to its program (what `post` does right after posting): the
+    /// program commitment computed from the spec is registered with the dispute game
+    /// factory. Only while the job is open; a job that is already bound to the same
+    /// program is left as it is.
+    Bind {
+        /// The job id.
+        job: u64,
+        /// The job's spec (TOML): its keccak256 must be the job's spec hash.
+        spec: PathBuf,
+    },
     /// All jobs, newest first.
     List {
         /// Only jobs in this state (open, claimed, submitted, finalized, cancelled, expired, rejected).
         #[arg(long)]
         state: Option<String>,
     },
-    /// One job in full.
+    /// One job in full, with its program root (or that it is not bound).
     Show {
         /// The job id.
         job: u64,
@@ -191,6 +207,77 @@ impl Job {
     }
 }
 
+/// A job with its program binding (`DisputeGameFactory.programRootOf`).
+#[derive(Debug, Serialize)]
+struct Bound {
+    #[serde(flatten)]
+    job: Job,
+    /// The registered program root; `None` when the job is not bound.
+    program_root: Option<String>,
+    program_bound: bool,
+    /// The commitment registered by this command (post and bind only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    program: Option<ProgramCommitment>,
+}
+
+impl Bound {
+    fn text(&self) -> String {
+        let mut t = self.job.text();
+        match &self.program_root {
+            Some(root) => t += &format!("\n  program root {root}"),
+            None => {
+                t += "\n  program not bound: a dispute on this job cannot replay anything and ends for the challenger";
+                if self.job.state == "open" {
+                    t += &format!("\n  (bind it while it is open: `gavel job bind {} SPEC`)", self.job.job);
+                }
+            }
+        }
+        t
+    }
+}
+
+/// The job and its program root.
+async fn bound(s: &Session, id: u64, program: Option<ProgramCommitment>) -> anyhow::Result<Bound> {
+    let job = job(s, id).await?;
+    let root = factory(s)?.programRootOf(id).call().await.map_err(|e| s.call_err("programRootOf", e))?;
+    let program_root = (!root.is_zero()).then(|| root.to_string());
+    Ok(Bound { job, program_bound: program_root.is_some(), program_root, program })
+}
+
+/// The program commitment of a spec: compiled here, from its data set (no chain needed).
+fn commitment(spec: &Path) -> anyhow::Result<(ProgramCommitment, B256)> {
+    let compiled = gavel_executor::JobSpec::load(spec)?.compile()?;
+    let program = ProgramCommitment::initial(&compiled.program, &compiled.inputs)
+        .with_context(|| format!("computing the program commitment of {}", spec.display()))?;
+    let bytes = std::fs::read(spec).with_context(|| format!("reading {}", spec.display()))?;
+    Ok((program, keccak256(&bytes)))
+}
+
+/// The factory's form of a commitment.
+fn sol_commitment(p: &ProgramCommitment) -> DisputeGameFactory::ProgramCommitment {
+    DisputeGameFactory::ProgramCommitment {
+        initialMemory: B256::from(p.initial_memory.0),
+        slots: p.slots,
+        ops: p.ops,
+        opTree: B256::from(p.op_tree.0),
+    }
+}
+
+/// Registers `program` for job `id`.
+async fn register(s: &Session, out: &Output, id: u64, program: &ProgramCommitment) -> anyhow::Result<()> {
+    let tx = factory(s)?.registerProgram(id, sol_commitment(program)).into_transaction_request();
+    s.send(out, "registerProgram", tx).await?;
+    Ok(())
+}
+
+/// The DisputeGameFactory binding, at the address in the deployments file.
+fn factory(
+    s: &Session,
+) -> anyhow::Result<DisputeGameFactory::DisputeGameFactoryInstance<&gavel_chain_client::alloy::providers::DynProvider>>
+{
+    Ok(DisputeGameFactory::new(s.address("DisputeGameFactory")?, s.client.provider()))
+}
+
 async fn job(s: &Session, id: u64) -> anyhow::Result<Job> {
     let j = s.market()?.jobOf(id).call().await.map_err(|e| s.call_err("jobOf", e))?;
     Ok(Job::from_chain(id, j))
@@ -224,13 +311,18 @@ async fn run_async(args: Args, out: &Output) -> anyhow::Result<()> {
     let chain = &args.chain;
     match args.command {
         Command::Post { spec, reward, collateral, claim_within, execute_within, challenge_window } => {
-            // Hash before connecting: a bad spec or data set fails without touching the chain.
+            // Hash and commit before connecting: a bad spec or data set fails without
+            // touching the chain.
             let parsed = gavel_executor::JobSpec::load(&spec)?;
             let compiled = parsed.compile()?;
+            let program = ProgramCommitment::initial(&compiled.program, &compiled.inputs)
+                .with_context(|| format!("computing the program commitment of {}", spec.display()))?;
             let spec_bytes = std::fs::read(&spec).with_context(|| format!("reading {}", spec.display()))?;
             let spec_hash = keccak256(&spec_bytes);
             let input_hash = B256::from(compiled.dataset_hash.0);
             let s = Session::open(chain, true).await?;
+            // The factory must be deployed before anything is escrowed.
+            factory(&s)?;
             let now = s.client.timestamp().await?;
             let collateral = u128::try_from(collateral).map_err(|_| UsageError("--collateral is too large".into()))?;
             let params = IJobMarket::JobParams {
@@ -251,8 +343,46 @@ async fn run_async(args: Args, out: &Output) -> anyhow::Result<()> {
                 .find_map(|l| JobMarket::JobPosted::decode_log_data(l.data()).ok())
                 .map(|e| e.job)
                 .context("postJob: no JobPosted event in the receipt")?;
-            let j = job(&s, id).await?;
+            out.note(format!("posted job {id}; registering its program root {}", program.root()));
+            register(&s, out, id, &program).await.with_context(|| {
+                format!(
+                    "job {id} was posted, but registering its program failed: the job is not bound to a program \
+                     (a dispute on it would end for the challenger); retry with `gavel job bind {id} {}` while the \
+                     job is open, or cancel it with `gavel job cancel {id}`",
+                    spec.display()
+                )
+            })?;
+            let j = bound(&s, id, Some(program)).await?;
             out.result(&j, || format!("posted {}", j.text()));
+        }
+        Command::Bind { job: id, spec } => {
+            let (program, spec_hash) = commitment(&spec)?;
+            let root = program.root();
+            let s = Session::open(chain, true).await?;
+            let j = job(&s, id).await?;
+            if j.spec_hash != spec_hash.to_string() {
+                return Err(VerificationError(format!(
+                    "{} hashes to {spec_hash}, but job {id} was posted with spec hash {}: that is not the job's spec",
+                    spec.display(),
+                    j.spec_hash
+                ))
+                .into());
+            }
+            let on_chain = factory(&s)?.programRootOf(id).call().await.map_err(|e| s.call_err("programRootOf", e))?;
+            if on_chain == B256::from(root.0) {
+                out.note(format!("job {id} is already bound to program root {root}"));
+            } else if !on_chain.is_zero() {
+                return Err(VerificationError(format!(
+                    "job {id} is bound to program root {on_chain}, not {root} (the program of {}): the submitter \
+                     registered another program; do not solve this job",
+                    spec.display()
+                ))
+                .into());
+            } else {
+                register(&s, out, id, &program).await.with_context(|| format!("binding job {id} to its program"))?;
+            }
+            let b = bound(&s, id, Some(program)).await?;
+            out.result(&b, || format!("bound {}", b.text()));
         }
         Command::List { state } => {
             let wanted = match state.as_deref().map(str::to_lowercase) {
@@ -297,7 +427,7 @@ async fn run_async(args: Args, out: &Output) -> anyhow::Result<()> {
         }
         Command::Show { job: id } => {
             let s = Session::open(chain, false).await?;
-            let j = job(&s, id).await?;
+            let j = bound(&s, id, None).await?;
             out.result(&j, || j.text());
         }
         Command::Claim { job: id, device } => {

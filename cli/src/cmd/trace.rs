@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use gavel_executor::{Hash32, SlotId};
 use gavel_prover::{
-    CheckpointProof, ChunkProof, ElementOpening, OpRootProof, Position, SlotProof, TraceStore, vectors,
+    CheckpointProof, ChunkProof, ElementOpening, OpDescriptor, OpRootProof, OpTable, Position, ProgramCommitment,
+    SlotProof, TraceStore, vectors,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,6 +45,17 @@ pub(crate) enum Command {
         /// checks that the file is self-consistent.
         #[arg(long)]
         root: Option<Hash32>,
+    },
+    /// The program commitment of a job spec (what `gavel job post` registers on chain):
+    /// the initial memory root, slot and op counts, the op tree and the program root,
+    /// with every op's descriptor leaf; `--op J` prints op J's descriptor and its path in
+    /// the op tree (the `_op` and `_opPath` of the game's `revealSlot`). No chain needed.
+    Program {
+        /// The job spec (TOML), as `gavel run` and `gavel job post` take it.
+        spec: PathBuf,
+        /// Print op J's descriptor and op tree path instead of the summary.
+        #[arg(long, value_name = "J")]
+        op: Option<u32>,
     },
     /// Write the commitment test vectors for other implementations (Solidity).
     Vectors {
@@ -160,6 +172,7 @@ pub(crate) fn run(cmd: Command, out: &Output) -> anyhow::Result<()> {
         Command::Info { dir, check } => info(&dir, check, out),
         Command::Prove { dir, what, out: file } => prove(&dir, what, file.as_deref(), out),
         Command::Verify { file, root } => verify(&file, root, out),
+        Command::Program { spec, op } => program(&spec, op, out),
         Command::Vectors { dir } => {
             let files = vectors::export(&dir)?;
             out.result(&files, || {
@@ -206,6 +219,112 @@ fn info(dir: &Path, check: bool, out: &Output) -> anyhow::Result<()> {
             info.output_root,
             if check { "\nevery kept checkpoint checked" } else { "" },
             slots.join("\n"),
+        )
+    });
+    Ok(())
+}
+
+/// `gavel trace program`'s summary.
+#[derive(Debug, Serialize)]
+struct ProgramInfo {
+    spec: PathBuf,
+    program_hash: Hash32,
+    program_root: Hash32,
+    commitment: ProgramCommitment,
+    ops: Vec<OpInfo>,
+}
+
+#[derive(Debug, Serialize)]
+struct OpInfo {
+    index: u32,
+    name: &'static str,
+    leaf: Hash32,
+    descriptor: OpDescriptor,
+}
+
+fn program(spec: &Path, op: Option<u32>, out: &Output) -> anyhow::Result<()> {
+    let job = gavel_executor::JobSpec::load(spec)?.compile()?;
+    let table = OpTable::new(&job.program)?;
+    let commitment = ProgramCommitment::initial(&job.program, &job.inputs)
+        .with_context(|| format!("computing the program commitment of {}", spec.display()))?;
+    if let Some(j) = op {
+        let opening = table.open(j).map_err(|_| {
+            crate::config::UsageError(format!(
+                "--op {j}: the program has {} ops (0 to {})",
+                table.len(),
+                table.len() - 1
+            ))
+        })?;
+        opening.verify(&commitment)?;
+        out.result(&opening, || {
+            let d = &opening.descriptor;
+            let path: Vec<String> = opening.siblings.iter().map(|h| format!("  {h}")).collect();
+            format!(
+                "op {j} of {}: {} (kind {})\n  out {}, inputs {:?}, shapes {:?}\n  param {}, k_chunk {}, trans_a {}, \
+                 trans_b {}\n  leaf {}\nop tree path ({} siblings, bottom up)\n{}",
+                opening.count,
+                d.name().unwrap_or("?"),
+                d.kind,
+                d.out,
+                d.inputs,
+                d.shapes,
+                d.param,
+                d.k_chunk,
+                d.trans_a,
+                d.trans_b,
+                d.leaf(),
+                path.len(),
+                path.join("\n")
+            )
+        });
+        return Ok(());
+    }
+    let info = ProgramInfo {
+        spec: spec.into(),
+        program_hash: job.program.hash(),
+        program_root: commitment.root(),
+        commitment,
+        ops: table
+            .descriptors()
+            .iter()
+            .enumerate()
+            .map(|(j, d)| OpInfo {
+                index: j as u32,
+                name: d.name().unwrap_or("?"),
+                leaf: d.leaf(),
+                descriptor: d.clone(),
+            })
+            .collect(),
+    };
+    out.result(&info, || {
+        let c = &info.commitment;
+        let slots = &job.program.slots;
+        let name = |id: &u32| slots.get(*id as usize).map_or("?", |s| s.name.as_str());
+        let ops: Vec<String> = info
+            .ops
+            .iter()
+            .map(|o| {
+                let inputs: Vec<&str> = o.descriptor.inputs.iter().map(name).collect();
+                format!(
+                    "  {:>3} {:<18} {:<10} <- {:<24} {}",
+                    o.index,
+                    o.name,
+                    name(&o.descriptor.out),
+                    inputs.join(", "),
+                    o.leaf
+                )
+            })
+            .collect();
+        format!(
+            "program root     {}\ninitial memory   {}\nslots            {}\nops              {}\nop tree          {}\n\
+             program hash     {}\nops (descriptor leaves)\n{}",
+            info.program_root,
+            c.initial_memory,
+            c.slots,
+            c.ops,
+            c.op_tree,
+            info.program_hash,
+            ops.join("\n")
         )
     });
     Ok(())
@@ -338,4 +457,58 @@ fn verify(path: &Path, root: Option<Hash32>, out: &Output) -> anyhow::Result<()>
         Some(e) => format!("INVALID {} proof: {e}", verdict.kind),
     });
     result.map_err(|e| anyhow::Error::new(gavel_prover::Error::from(e)).context("the proof does not verify"))
+}
+
+#[cfg(test)]
+mod tests {
+    use gavel_chain_client::{
+        alloy::{
+            primitives::{B256, keccak256},
+            sol_types::SolValue,
+        },
+        bindings::game::DisputeGame::OpDescriptor as SolOpDescriptor,
+    };
+    use gavel_prover::OpDescriptor;
+
+    fn sol(d: &OpDescriptor) -> SolOpDescriptor {
+        SolOpDescriptor {
+            kind: d.kind,
+            out: d.out,
+            inputs: d.inputs.clone(),
+            shapes: d.shapes.clone(),
+            param: d.param,
+            kChunk: d.k_chunk,
+            transA: d.trans_a,
+            transB: d.trans_b,
+        }
+    }
+
+    /// The prover's hand-written `abi.encode` is alloy's, for the digits program's ops and
+    /// for edge descriptors (negative and extreme parameters, empty arrays).
+    #[test]
+    fn descriptor_encoding_is_alloys() {
+        let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/digits.toml");
+        let job = gavel_executor::JobSpec::load(&spec).unwrap().compile().unwrap();
+        let table = gavel_prover::OpTable::new(&job.program).unwrap();
+        let mut all = table.descriptors().to_vec();
+        let edge = OpDescriptor {
+            kind: 255,
+            out: u32::MAX,
+            inputs: vec![],
+            shapes: vec![vec![], vec![u32::MAX, 1, 2]],
+            param: i32::MIN,
+            k_chunk: u32::MAX,
+            trans_a: true,
+            trans_b: false,
+        };
+        all.push(edge.clone());
+        all.push(OpDescriptor { shapes: vec![], param: i32::MAX, ..edge.clone() });
+        all.push(OpDescriptor { param: -1, ..edge });
+        for d in &all {
+            let theirs = sol(d).abi_encode();
+            assert_eq!(d.abi_encode(), theirs, "{d:?}");
+            assert_eq!(&theirs[..32], B256::with_last_byte(0x20).as_slice());
+            assert_eq!(d.leaf().0, keccak256([&[0x06u8][..], &theirs].concat()).0);
+        }
+    }
 }

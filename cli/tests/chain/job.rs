@@ -127,6 +127,105 @@ fn jobs_in_the_wrong_state_and_bad_posts_fail_with_reasons() {
     assert!(err.contains("unknown state"), "{err}");
 }
 
+#[test]
+fn posting_binds_the_program_commitment_the_prover_computes() {
+    let env = Env::with_chain();
+    env.deploy();
+    let factory = env.address("DisputeGameFactory");
+    let spec = spec(env.home());
+    let spec = spec.to_str().unwrap();
+    // The commitment without a chain.
+    let local = env.json_as(None, &["trace", "program", spec]);
+    let c = &local["commitment"];
+    let root = local["program_root"].as_str().unwrap().to_owned();
+    assert_eq!(c["slots"], 24);
+    assert_eq!(c["ops"], 21);
+    assert_eq!(local["ops"].as_array().unwrap().len(), 21);
+    // cast agrees on the root's formula: keccak256(0x07 ‖ h_0 ‖ slots ‖ ops ‖ op tree).
+    let (h0, op_tree) = (c["initial_memory"].as_str().unwrap(), c["op_tree"].as_str().unwrap());
+    let packed = env.cast_offline(&[
+        "abi-encode",
+        "--packed",
+        "f(uint8,bytes32,uint32,uint32,bytes32)",
+        "7",
+        h0,
+        "24",
+        "21",
+        op_tree,
+    ]);
+    assert_eq!(env.cast_offline(&["keccak", &packed]), root);
+
+    // Posting registers it.
+    let posted = env.json_as(Some(0), &["job", "post", spec, "--reward", "1eth", "--collateral", "0.5eth"]);
+    assert_eq!(posted["job"], 1);
+    assert_eq!(posted["program_bound"], true);
+    assert_eq!(posted["program_root"], root.as_str());
+    assert_eq!(&posted["program"], c);
+    // On chain: the stored commitment and the factory's root are the Rust ones.
+    let on_chain = env.cast(&["call", &factory, "programOf(uint64)((bytes32,uint32,uint32,bytes32))", "1"]);
+    assert_eq!(on_chain, format!("({h0}, 24, 21, {op_tree})"));
+    assert_eq!(env.cast(&["call", &factory, "programRootOf(uint64)(bytes32)", "1"]), root);
+    // show reports it; binding again with the same spec is a no-op.
+    let shown = env.json_as(None, &["job", "show", "1"]);
+    assert_eq!(shown["program_root"], root.as_str());
+    assert_eq!(shown["program_bound"], true);
+    let text = String::from_utf8_lossy(&env.run(&["job", "show", "1"]).stdout).into_owned();
+    assert!(text.contains(&format!("program root {root}")), "{text}");
+    let again = env.json_as(Some(0), &["job", "bind", "1", spec]);
+    assert_eq!(again["program_root"], root.as_str());
+    // Another spec is not the job's.
+    let other = env.home().join("other.toml");
+    std::fs::write(&other, std::fs::read_to_string(spec).unwrap().replace("steps = 4000", "steps = 3999")).unwrap();
+    let err = env.fails_as(0, 5, &["job", "bind", "1", other.to_str().unwrap()]);
+    assert!(err.contains("not the job's spec"), "{err}");
+    // A point a dispute tool would open: op 7's path, checked in the prover.
+    let opening = env.json_as(None, &["trace", "program", spec, "--op", "7"]);
+    assert_eq!(opening["index"], 7);
+    assert_eq!(opening["count"], 21);
+    assert_eq!(opening["descriptor"]["kind"], 13);
+    assert_eq!(opening["siblings"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn a_failed_registration_says_the_job_is_posted_and_bind_retries_it() {
+    let env = Env::with_chain();
+    env.deploy();
+    let spec = spec(env.home());
+    let spec = spec.to_str().unwrap();
+    // Point the deployments file's factory at another contract: the post goes through,
+    // the registration reverts.
+    let file = env.deployments().join("31337.json");
+    let good = std::fs::read_to_string(&file).unwrap();
+    let factory = env.address("DisputeGameFactory");
+    let registry = env.address("DeviceRegistry");
+    std::fs::write(&file, good.replace(&factory, &registry)).unwrap();
+    let err = env.fails_as(0, 4, &["job", "post", spec, "--reward", "1eth", "--collateral", "0.5eth"]);
+    assert!(
+        err.contains("job 1 was posted, but registering its program failed")
+            && err.contains(&format!("gavel job bind 1 {spec}")),
+        "{err}"
+    );
+    std::fs::write(&file, good).unwrap();
+    assert_eq!(env.cast(&["call", &env.address("JobMarket"), "jobCount()(uint64)"]), "1");
+    let shown = env.json_as(None, &["job", "show", "1"]);
+    assert_eq!(shown["state"], "open");
+    assert_eq!(shown["program_bound"], false);
+    assert!(shown["program_root"].is_null());
+    let text = String::from_utf8_lossy(&env.run(&["job", "show", "1"]).stdout).into_owned();
+    assert!(text.contains("program not bound") && text.contains("gavel job bind 1 SPEC"), "{text}");
+    // Only the submitter may bind it.
+    let err = env.fails_as(1, 4, &["job", "bind", "1", spec]);
+    assert!(err.contains("NotSubmitter"), "{err}");
+    let bound = env.json_as(Some(0), &["job", "bind", "1", spec]);
+    assert_eq!(bound["program_bound"], true);
+    let local = env.json_as(None, &["trace", "program", spec]);
+    assert_eq!(bound["program_root"], local["program_root"]);
+    assert_eq!(
+        env.cast(&["call", &factory, "programRootOf(uint64)(bytes32)", "1"]),
+        local["program_root"].as_str().unwrap()
+    );
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
