@@ -504,3 +504,20 @@ fn forged(root: &Hash32) -> Hash32 {
     r.0[31] ^= 1;
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A daemon runs drivers on a multi-threaded runtime: the driver and its poll future
+    /// must be `Send`.
+    #[test]
+    fn drivers_and_polls_are_send() {
+        fn send<T: Send>(_: &T) {}
+        fn driver_is_send(d: &mut GameDriver) {
+            send(d);
+            send(&d.poll());
+        }
+        let _ = driver_is_send;
+    }
+}

@@ -10,7 +10,23 @@
 //! on a timer.
 //!
 //! What each phase sends, and from which store query, is in `docs/protocol.md`
-//! ("Playing the game"); the contract side is `docs/contracts.md` ("Dispute game").
+//! ("Playing the game"); the contract side is `docs/contracts.md` ("Dispute game"). In
+//! short, per phase: a checkpoint proof (`Checkpoints`), the step root with its first
+//! and last op-level roots and, while `h_N` was never revealed, its checkpoint proof
+//! (`StepCommit`), an op-level root proof (`Ops`), the disputed op's descriptor and op-tree
+//! path from [`gavel_prover::OpTable`] with the written slot's proof in the agreed
+//! pre-state and the party's own post-state data root (`Slot`), the children of the
+//! current node of that slot's chunk tree ([`gavel_prover::ChunkTree`], `Descent`), the
+//! chunk's bytes (`ChunkReveal`), then the replay: the whole chunk for the element-wise
+//! operators, else one element where the two revealed chunks differ, with the input
+//! chunks that element reads (`OneStepReplay._compute`, mirrored in Rust).
+//!
+//! A driver first checks that its client signs as the party ([`Error::NotTheParty`]) and
+//! that the store is the trace the party committed, for the program the job is bound to
+//! ([`Error::WrongTrace`]). A move the contract refuses comes back as [`Error::Chain`]
+//! with the decoded revert ([`Error::revert`]); nothing is sent then, because the gas
+//! estimate reverts first. The driver and its poll future are `Send`, so a daemon can run
+//! many games on a multi-threaded runtime, one driver per game.
 //!
 //! ```no_run
 //! # async fn demo(client: gavel_chain_client::Client, game: gavel_chain_client::alloy::primitives::Address)
@@ -34,7 +50,10 @@
 //! ```
 //!
 //! The adversarial [`Strategy`] variants exist for tests of the nodes and the contracts;
-//! each of them loses against an honest opponent.
+//! each of them loses against an honest opponent. A wrong trace for such tests is
+//! recorded through [`gavel_prover::Tampered`] and replayed consistently by a store
+//! opened with [`gavel_prover::TraceStore::with_tamper`]; the integration tests
+//! (`dispute/tests/it`) play whole games that way on anvil with the real contracts.
 
 mod convert;
 mod driver;
