@@ -58,13 +58,20 @@ pub struct Layer {
     pub poll_interval_ms: Option<u64>,
 }
 
+/// Sections of the config file that belong to the node daemons, not to the chain settings.
+pub const NODE_SECTIONS: &[&str] = &["solve", "watch", "serve"];
+
 const SECRET_FIELDS: &[&str] = &["private_key", "privatekey", "private-key", "mnemonic", "password", "secret"];
 
 impl Layer {
     /// Parses a TOML config file's text.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
-        let table: toml::Table =
+        let mut table: toml::Table =
             toml::from_str(text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))?;
+        // The daemons' own sections (`[solve]`, `[watch]`, `[serve]`) are read by the CLI.
+        for section in NODE_SECTIONS {
+            table.remove(*section);
+        }
         if let Some(k) = table.keys().find(|k| SECRET_FIELDS.contains(&k.to_lowercase().as_str())) {
             return Err(Error::Config(format!(
                 "{}: `{k}` is not allowed in a config file: keys live in an encrypted keystore \
@@ -229,6 +236,16 @@ mod tests {
         assert!(msg.contains("not allowed") && msg.contains("gavel key import"), "{msg}");
         assert!(!msg.contains(&secret[4..]), "{msg}");
         assert!(Layer::from_toml("password = \"x\"", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn the_node_sections_are_left_to_the_daemons() {
+        let l = Layer::from_toml(
+            "rpc_url = \"http://x:1\"\n[solve]\nmax_steps = 5\n[watch]\nsample = 0.5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(l.rpc_url.as_deref(), Some("http://x:1"));
     }
 
     #[test]

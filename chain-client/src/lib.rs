@@ -40,7 +40,7 @@ mod revert;
 pub use alloy;
 pub use artifacts::{ARTIFACTS, Artifact};
 pub use client::{Client, SendOptions, Sender};
-pub use config::{Config, DEFAULT_RPC_URL, ENV_VARS, LOCAL_CHAIN_ID, Layer};
+pub use config::{Config, DEFAULT_RPC_URL, ENV_VARS, LOCAL_CHAIN_ID, Layer, NODE_SECTIONS};
 pub use deploy::{DeployParams, deploy_all};
 pub use deployments::{Deployed, Deployments};
 pub use error::{Error, ErrorKind, Result};

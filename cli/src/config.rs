@@ -71,6 +71,16 @@ fn env(k: &str) -> Option<String> {
 }
 
 impl ChainArgs {
+    /// The config file in effect: `--config`, else `$GAVEL_CONFIG`, else
+    /// `$GAVEL_HOME/config.toml` when it exists.
+    pub(crate) fn config_file(&self) -> Option<PathBuf> {
+        let home = Config::default_home(env);
+        self.config
+            .clone()
+            .or_else(|| env("GAVEL_CONFIG").filter(|c| !c.is_empty()).map(PathBuf::from))
+            .or_else(|| Some(home.join("config.toml")).filter(|p| p.is_file()))
+    }
+
     /// The settings: defaults < config file < environment < flags.
     pub(crate) fn resolve(&self) -> anyhow::Result<Config> {
         let home = Config::default_home(env);

@@ -15,6 +15,9 @@ pub enum Error {
     /// A chain call or transaction failed (after the client's retries).
     #[error(transparent)]
     Chain(#[from] gavel_chain_client::Error),
+    /// A dispute game could not be played.
+    #[error(transparent)]
+    Game(#[from] gavel_dispute::Error),
     /// The trace store failed.
     #[error(transparent)]
     Trace(#[from] gavel_prover::Error),

@@ -7,8 +7,11 @@ mod identity;
 mod job;
 mod key;
 mod run;
+mod serve;
+mod solve;
 mod trace;
 mod vectors;
+mod watch;
 
 use clap::Subcommand;
 
@@ -48,6 +51,12 @@ pub(crate) enum Command {
     Job(job::Args),
     /// Dispute games: list them, show one move by move with its clocks and bond.
     Dispute(dispute::Args),
+    /// The solver daemon: claims jobs, runs them, submits, defends disputes, collects.
+    Solve(solve::Args),
+    /// The watchtower daemon: re-executes results, disputes wrong ones, plays the games.
+    Watch(watch::Args),
+    /// Serve a content folder (job specs and data sets by hash) over HTTP.
+    Serve(serve::Args),
 }
 
 pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
@@ -61,6 +70,9 @@ pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Identity(args) => identity::run(args, out),
         Command::Job(args) => job::run(args, out),
         Command::Dispute(args) => dispute::run(args, out),
+        Command::Solve(args) => solve::run(args, out),
+        Command::Watch(args) => watch::run(args, out),
+        Command::Serve(args) => serve::run(args, out),
     }
 }
 
