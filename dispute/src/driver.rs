@@ -78,7 +78,7 @@ impl GameState {
     /// `timeout` needs `elapsed > remaining` in the block it runs in, which is at least
     /// one second after the latest block.
     fn ran_out(&self, side: &SideState) -> bool {
-        !side.moved && self.now + 1 - self.round_start > side.remaining
+        !side.moved && (self.now + 1).saturating_sub(self.round_start) > side.remaining
     }
 }
 
@@ -156,7 +156,8 @@ impl GameDriver {
                 Err(e) => Err(e),
             };
         }
-        if state.me.moved || state.ran_out(&state.me) {
+        // The replay is not a party's move (no clock, no `moved` flag): anyone sends it.
+        if state.phase != Phase::Replay && (state.me.moved || state.ran_out(&state.me)) {
             return Ok(waiting);
         }
         match self.next_move(&game, &state).await? {

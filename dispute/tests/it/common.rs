@@ -150,6 +150,11 @@ impl World {
     /// the job with its program commitment, lets the solver claim and submit its result
     /// and the challenger challenge it.
     pub(crate) async fn open(liar: Liar) -> Self {
+        Self::open_with(liar, true).await
+    }
+
+    /// As [`World::open`]; without `bind` the job has no program commitment.
+    pub(crate) async fn open_with(liar: Liar, bind: bool) -> Self {
         let chain = Chain::start();
         let url = chain.anvil.url();
         let submitter = party(&url, DEV_KEYS[0]).await;
@@ -193,8 +198,10 @@ impl World {
             ops: c.ops,
             opTree: b(&c.op_tree),
         };
-        let tx = DisputeGameFactory::new(factory, p).registerProgram(job_id, commitment).into_transaction_request();
-        submitter.send("registerProgram", tx).await.unwrap();
+        if bind {
+            let tx = DisputeGameFactory::new(factory, p).registerProgram(job_id, commitment).into_transaction_request();
+            submitter.send("registerProgram", tx).await.unwrap();
+        }
 
         let solver_device = register(&solver, registry, "solver", SOLVER_STAKE).await;
         let challenger_device = register(&challenger, registry, "watchtower", 1_000_000_000_000_000_000).await;

@@ -1,13 +1,14 @@
 //! Whole games: a wrong trace loses by replay whichever side holds it (element-wise
-//! chunk replay and one-element `mat_mul` replay), the market and the registry settle
-//! exactly as docs/contracts.md says, silent and lying parties lose on time, and a
-//! driver refuses to play with the wrong key or the wrong store.
+//! chunk replay and one-element replay, for every operator the digits program has), the
+//! market and the registry settle exactly as docs/contracts.md says, silent and lying
+//! parties lose on time, an unbound job is ended by the challenger, and a driver refuses
+//! to play with the wrong key or the wrong store.
 
 use gavel_chain_client::alloy::primitives::U256;
 use gavel_dispute::{Error, GameDriver, Move, Outcome, Phase, Role, Strategy};
 use gavel_prover::Tamper;
 
-use crate::common::{COLLATERAL, Liar, REWARD, SOLVER_STAKE, World, job, op_writing, play};
+use crate::common::{COLLATERAL, Liar, REWARD, SOLVER_STAKE, STEPS, World, job, op_writing, play};
 
 const HONEST: [Strategy; 2] = [Strategy::Honest, Strategy::Honest];
 
@@ -186,4 +187,51 @@ async fn equivocating_at_the_slot_is_refused_and_the_liar_loses_on_time() {
     let slot: Vec<(Role, Move)> = played.moves.iter().filter(|m| m.1 == Phase::Slot).map(|m| (m.0, m.2)).collect();
     assert!(matches!(slot[..], [(Role::Challenger, Move::RevealSlot { .. }), (Role::Challenger, Move::Timeout)]));
     assert!(played.moves.iter().any(|m| m.0 == Role::Solver && m.1 == Phase::Ops));
+}
+
+#[tokio::test]
+async fn a_game_on_an_unbound_job_is_ended_by_the_challenger() {
+    let world = World::open_with(Liar::Solver(sgd_fault()), false).await;
+    let played = play(&world, HONEST, false).await;
+    assert_eq!(played.end, Some((false, Outcome::Unbound)), "{played:?}");
+    let moves: Vec<(Role, Move)> = played.moves.iter().map(|m| (m.0, m.2)).collect();
+    assert_eq!(moves, [(Role::Challenger, Move::ResolveUnbound)]);
+}
+
+/// Every kind of operator the digits program has, lied about in the last step (so the
+/// fault reaches `h_N` even in a scratch slot), by either side: the honest side wins the
+/// replay. Each replay opens exactly the input chunks `OneStepReplay` reads (the mirror
+/// in `dispute/src/replay.rs`), or the contract would revert `MissingElement`.
+#[tokio::test]
+async fn every_operator_of_the_program_is_replayed_against_either_liar() {
+    let job = job();
+    let cases = [
+        ("x", "gather", 100),
+        ("z0", "mat_mul", 200),
+        ("a0", "add_bias", 255),
+        ("h0", "relu", 7),
+        ("row_loss", "xent_loss", 5),
+        ("loss_sum", "sum_rows", 0),
+        ("loss", "scale", 0),
+        ("g1", "softmax_xent_grad", 33),
+        ("dh0", "mat_mul", 17),
+        ("g0", "relu_grad", 9),
+        ("b1", "sgd", 3),
+    ];
+    for (n, (slot, kind, element)) in cases.into_iter().enumerate() {
+        let fault = Tamper { step: STEPS - 1, op: op_writing(&job, slot, kind), element, delta: 1 << 16 };
+        let solver_lies = n % 2 == 0;
+        let liar = if solver_lies { Liar::Solver(fault) } else { Liar::Challenger(fault) };
+        let world = World::open(liar).await;
+        let played = play(&world, HONEST, false).await;
+        assert_eq!(played.end, Some((!solver_lies, Outcome::Replayed)), "{kind} writing {slot}: {played:?}");
+        let (_, _, last, gas) = *played.moves.last().unwrap();
+        let expected = if matches!(kind, "relu" | "scale" | "relu_grad" | "sgd") {
+            Move::Replay { chunk: element / 512 }
+        } else {
+            Move::ReplayElement { element }
+        };
+        assert_eq!(last, expected, "{kind} writing {slot}");
+        assert!(gas < 1_500_000, "{kind} writing {slot}: replay gas {gas}");
+    }
 }
