@@ -37,7 +37,7 @@ fn program() -> (Arc<Program>, Memory) {
     b.push(Op::MatMul { a, b: bb, out: chunks, trans_a: false, trans_b: false, k_chunk: K_CHUNK });
     let c = b.scratch("c", &[N, N]);
     b.push(Op::SumRows { a: chunks, out: c });
-    let p = Arc::new(b.build(1).expect("valid program"));
+    let p = Arc::new(b.build_unbounded(1).expect("valid program"));
     let memory = Memory::initial(&p, &inputs).expect("inputs present");
     (p, memory)
 }

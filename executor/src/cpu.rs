@@ -421,7 +421,7 @@ mod tests {
                 let shape = if chunks == 1 { vec![m as u32, n as u32] } else { vec![chunks, m as u32, n as u32] };
                 let out = p.scratch("c", &shape);
                 p.push(Op::MatMul { a: ia, b: ib, out, trans_a: ta, trans_b: tb, k_chunk: kc as u32 });
-                let program = p.build(1).unwrap();
+                let program = p.build_unbounded(1).unwrap();
                 let mem = Memory::initial(&program, &inputs).unwrap();
                 let op = (ia, ib, ta, tb, kc as u32);
                 let got = matmul_with(&program, &mem, op, false);

@@ -121,6 +121,27 @@ pub enum ProgramError {
         /// What is wrong.
         msg: String,
     },
+    /// An operator's one-element replay would open more commitment chunks than the
+    /// on-chain replay allows (`MAX_REPLAY_CHUNKS`, docs/program.md "The replay bound").
+    #[error(
+        "op {op} (`{name}` writing `{out}`): replaying one output element on-chain opens up to {chunks} chunks of 512 \
+         elements ({reads}), more than the {max} allowed; {hint}",
+        max = crate::program::MAX_REPLAY_CHUNKS
+    )]
+    ReplayBound {
+        /// Operator index in the step body.
+        op: usize,
+        /// Operator name.
+        name: &'static str,
+        /// The slot it writes.
+        out: String,
+        /// Chunks its worst output element opens.
+        chunks: u64,
+        /// Where they come from.
+        reads: String,
+        /// What to change.
+        hint: String,
+    },
 }
 
 /// An input tensor problem.

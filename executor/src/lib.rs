@@ -46,7 +46,10 @@ pub use gpu::{F32MatMul, GpuBackend, GpuContext, GpuOptions, Int64Mode};
 pub use hash::{Hash32, ParseHashError};
 pub use memory::{Inputs, Memory};
 pub use model::{CompiledJob, K_CHUNK, LayerSlots, ProgramBuilder, inference_program};
-pub use program::{MAX_REDUCE, MAX_SLOT_ELEMENTS, MatMulDims, Op, PROGRAM_VERSION, Program, Slot, SlotId, SlotKind};
+pub use program::{
+    CHUNK_ELEMENTS, MAX_REDUCE, MAX_REPLAY_CHUNKS, MAX_SLOT_ELEMENTS, MatMulDims, Op, PROGRAM_VERSION, Program, Slot,
+    SlotId, SlotKind,
+};
 pub use rng::SplitMix64;
 pub use spec::{Activation, DatasetSection, JobSection, JobSpec, MAX_LAYER_WIDTH, ModelSection, TrainSection};
 pub use train::{Accuracy, BackendChoice, Progress, TrainOptions, TrainReport, evaluate, load_params, train};

@@ -5,13 +5,18 @@
 //! [`SplitMix64`] streams of the job seed, so a spec always compiles to the same
 //! program and inputs.
 
+use std::collections::HashMap;
+
 use crate::{
     dataset::{self, Dataset, Normalize, Standardizer},
     error::Result,
     hash::Hash32,
     memory::Inputs,
     numerics::{self, ONE},
-    program::{Op, PROGRAM_VERSION, Program, Slot, SlotId, SlotKind},
+    program::{
+        MAX_REPLAY_CHUNKS, Op, PROGRAM_VERSION, Program, Slot, SlotId, SlotKind, matmul_replay_chunks,
+        sum_rows_replay_chunks,
+    },
     rng::SplitMix64,
     spec::JobSpec,
 };
@@ -54,10 +59,17 @@ pub struct CompiledJob {
 }
 
 /// Builds programs slot by slot.
+///
+/// [`ProgramBuilder::matmul`] and [`ProgramBuilder::sum_rows`] keep the program within
+/// the replay bound ([`MAX_REPLAY_CHUNKS`]) where the plain operator would break it, with
+/// forms that give the same bits (docs/program.md, "The replay bound").
 #[derive(Debug, Default)]
 pub struct ProgramBuilder {
     slots: Vec<Slot>,
     ops: Vec<Op>,
+    /// Slots already materialised transposed, `source -> transposed`, while the source
+    /// has not been written since.
+    transposed: HashMap<SlotId, SlotId>,
 }
 
 impl ProgramBuilder {
@@ -79,7 +91,29 @@ impl ProgramBuilder {
 
     /// Appends an operator.
     pub fn push(&mut self, op: Op) {
+        let out = op.output();
+        self.transposed.retain(|&source, &mut t| source != out && t != out);
         self.ops.push(op);
+    }
+
+    /// `a [R, C]` transposed into a `[C, R]` slot named `{a}.t`, reusing the one made
+    /// before while `a` has not been written since.
+    pub fn transpose(&mut self, a: SlotId) -> SlotId {
+        if let Some(&t) = self.transposed.get(&a) {
+            return t;
+        }
+        let (name, shape) = (self.slots[a as usize].name.clone(), self.shape(a).to_vec());
+        let mut t_name = format!("{name}.t");
+        for i in 2.. {
+            if !self.slots.iter().any(|s| s.name == t_name) {
+                break;
+            }
+            t_name = format!("{name}.t{i}");
+        }
+        let t = self.scratch(t_name, &[shape[1], shape[0]]);
+        self.push(Op::Transpose { a, out: t });
+        self.transposed.insert(a, t);
+        t
     }
 
     /// Shape of a declared slot.
@@ -89,28 +123,98 @@ impl ProgramBuilder {
 
     /// `A [M, K] x B [K, N]` (after the transposition flags) into a new `[M, N]` slot,
     /// through a chunk slot and a row sum when `K` is longer than [`K_CHUNK`].
+    ///
+    /// When the product's one-element replay would open more than [`MAX_REPLAY_CHUNKS`]
+    /// chunks (an operand read down its columns, `K_CHUNK` positions a row apart), the
+    /// strided operand is first materialised transposed ([`ProgramBuilder::transpose`])
+    /// and read along its rows with the flag flipped: `A` as `a` (`trans_a` false), `B` as
+    /// `b^T` (`trans_b` true). The products and their order are the same, so are the bits.
+    /// An operand is transposed only where the bound needs it, `A` before `B`.
     pub fn matmul(&mut self, name: &str, a: SlotId, b: SlotId, trans_a: bool, trans_b: bool) -> SlotId {
         let (sa, sb) = (self.shape(a).to_vec(), self.shape(b).to_vec());
-        let (m, k) = if trans_a { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
-        let n = if trans_b { sb[0] } else { sb[1] };
+        let flip = |s: &[u32]| vec![s[1], s[0]];
+        let chunks = |ta: bool, tb: bool| {
+            let (shape_a, shape_b) = (
+                if ta == trans_a { sa.clone() } else { flip(&sa) },
+                if tb == trans_b { sb.clone() } else { flip(&sb) },
+            );
+            let (ca, cb) = matmul_replay_chunks(&shape_a, &shape_b, ta, tb, K_CHUNK);
+            ca + cb
+        };
+        // The candidates in order of preference: as given, then each strided operand
+        // read through a transpose, then both.
+        let (ta, tb) = [(trans_a, trans_b), (false, trans_b), (trans_a, true), (false, true)]
+            .into_iter()
+            .find(|&(ta, tb)| chunks(ta, tb) <= MAX_REPLAY_CHUNKS)
+            .unwrap_or((false, true));
+        let a = if ta == trans_a { a } else { self.transpose(a) };
+        let b = if tb == trans_b { b } else { self.transpose(b) };
+        let (sa, sb) = (self.shape(a).to_vec(), self.shape(b).to_vec());
+        let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+        let n = if tb { sb[0] } else { sb[1] };
         let chunks = k.div_ceil(K_CHUNK);
         if chunks == 1 {
             let out = self.scratch(name, &[m, n]);
-            self.push(Op::MatMul { a, b, out, trans_a, trans_b, k_chunk: K_CHUNK });
+            self.push(Op::MatMul { a, b, out, trans_a: ta, trans_b: tb, k_chunk: K_CHUNK });
             out
         } else {
             let partial = self.scratch(format!("{name}.chunks"), &[chunks, m, n]);
-            self.push(Op::MatMul { a, b, out: partial, trans_a, trans_b, k_chunk: K_CHUNK });
+            self.push(Op::MatMul { a, b, out: partial, trans_a: ta, trans_b: tb, k_chunk: K_CHUNK });
             let out = self.scratch(name, &[m, n]);
             self.push(Op::SumRows { a: partial, out });
             out
         }
     }
 
-    /// Finishes and validates the program.
+    /// `sum_rows(a [R, N]) -> [N]` into a new slot named `name`.
+    ///
+    /// When the column sum's replay would open more than [`MAX_REPLAY_CHUNKS`] chunks
+    /// (`R` rows of `N` elements spanning more than 16 chunks), it is computed as
+    /// `ones [1, R] x (a^T)^T` with `k_chunk = R` through a transpose of `a`, then a
+    /// one-row `sum_rows` down to `[N]`. The product is exact: `mul_wide(ONE, x)` is
+    /// `x * 2^16`, the sum of at most 128 of them is below `2^54` (no wrap), and
+    /// `fx_from_acc` shifts the `2^16` back out with nothing to round, leaving
+    /// `sat32(sum_r a[r, n])`, the bits `sum_rows` gives; the one-row sum is the identity.
+    /// `ones` is a constant slot added to `inputs`.
+    pub fn sum_rows(&mut self, inputs: &mut Inputs, name: &str, a: SlotId) -> SlotId {
+        let shape = self.shape(a).to_vec();
+        let out_shape = if shape.len() == 1 { vec![1] } else { shape[1..].to_vec() };
+        if shape.len() != 2 || sum_rows_replay_chunks(&shape) <= MAX_REPLAY_CHUNKS {
+            let out = self.scratch(name, &out_shape);
+            self.push(Op::SumRows { a, out });
+            return out;
+        }
+        let (rows, cols) = (shape[0], shape[1]);
+        let ones_name = format!("ones{rows}");
+        let ones = match self.slots.iter().position(|s| s.name == ones_name) {
+            Some(id) => id as SlotId,
+            None => {
+                let data = inputs.insert(vec![ONE; rows as usize]);
+                self.slot(ones_name, &[1, rows], SlotKind::Const { data })
+            }
+        };
+        let t = self.transpose(a);
+        let row = self.scratch(format!("{name}.row"), &[1, cols]);
+        self.push(Op::MatMul { a: ones, b: t, out: row, trans_a: false, trans_b: true, k_chunk: rows });
+        let out = self.scratch(name, &out_shape);
+        self.push(Op::SumRows { a: row, out });
+        out
+    }
+
+    /// Finishes and validates the program ([`Program::validate`], the replay bound
+    /// included).
     pub fn build(self, steps: u64) -> Result<Program> {
         let p = Program { version: PROGRAM_VERSION, slots: self.slots, ops: self.ops, steps };
         p.validate()?;
+        Ok(p)
+    }
+
+    /// Finishes a program that need only run, not be disputed: checks the structure
+    /// ([`Program::validate_structure`]) but not the replay bound. For benchmarks and
+    /// tests of operators on shapes beyond the bound.
+    pub fn build_unbounded(self, steps: u64) -> Result<Program> {
+        let p = Program { version: PROGRAM_VERSION, slots: self.slots, ops: self.ops, steps };
+        p.validate_structure()?;
         Ok(p)
     }
 }
@@ -227,8 +331,7 @@ pub(crate) fn compile(spec: &JobSpec) -> Result<CompiledJob> {
     let mut grads = Vec::new();
     for l in (0..params.len()).rev() {
         let dw = b.matmul(&format!("dw{l}"), acts[l], grad, true, false);
-        let db = b.scratch(format!("db{l}"), &[b.shape(grad)[1]]);
-        b.push(Op::SumRows { a: grad, out: db });
+        let db = b.sum_rows(&mut inputs, &format!("db{l}"), grad);
         grads.push((l, dw, db));
         if l > 0 {
             let dh = b.matmul(&format!("dh{}", l - 1), grad, params[l].weight, false, true);
@@ -244,7 +347,24 @@ pub(crate) fn compile(spec: &JobSpec) -> Result<CompiledJob> {
         b.push(Op::Sgd { param: p.bias, grad: db, lr, out: p.bias });
     }
 
-    let program = b.build(steps)?;
+    // What is left beyond the replay bound after `matmul` and `sum_rows` kept what they
+    // could: the sums of a product's partial chunks, one chunk each when the partials
+    // are 512 elements or more apart, so reductions longer than 16 x 64.
+    let program = b.build(steps).map_err(|e| match e {
+        crate::error::Error::Program(e @ crate::error::ProgramError::ReplayBound { .. }) => {
+            crate::error::SpecError::Field {
+                field: "model.layers",
+                msg: format!(
+                    "the compiled program is beyond the on-chain replay bound: {e}. A layer with more than \
+                     {} inputs (or, backwards, outputs) sums more than {MAX_REPLAY_CHUNKS} partial products; \
+                     use narrower layers or a smaller batch",
+                    MAX_REPLAY_CHUNKS * K_CHUNK as u64
+                ),
+            }
+            .into()
+        }
+        other => other,
+    })?;
     Ok(CompiledJob {
         program,
         inputs,

@@ -23,6 +23,18 @@ pub const MAX_REDUCE: u32 = 128;
 /// Largest number of elements in one slot (`2^26`, 256 MiB).
 pub const MAX_SLOT_ELEMENTS: u64 = 1 << 26;
 
+/// Elements per commitment chunk: the leaves of a tensor's Merkle tree are 512-element
+/// chunks (the prover's `CHUNK_ELEMENTS`, `GavelMerkle.CHUNK_ELEMENTS`), and the on-chain
+/// replay opens whole chunks.
+pub const CHUNK_ELEMENTS: u64 = 512;
+
+/// Most commitment chunks the on-chain replay of one output element may open, over all
+/// the operator's inputs (`OneStepReplay.MAX_REPLAY_CHUNKS`): every chunk is 2 KiB of
+/// calldata, and 16 keep the worst replay (a strided `mat_mul` or `sum_rows` in the
+/// deepest trees) under 1.5M gas. The validator refuses a program with an operator
+/// whose [`Program::replay_chunks`] is larger (docs/program.md, "The replay bound").
+pub const MAX_REPLAY_CHUNKS: u64 = 16;
+
 /// Index of a slot in [`Program::slots`].
 pub type SlotId = u32;
 
@@ -300,6 +312,58 @@ impl Op {
     }
 }
 
+/// Distinct chunks holding the positions `start + i * stride`, `i < len`. A stride of a
+/// chunk or more puts every position in its own chunk; a shorter one leaves no chunk
+/// out between the first position's and the last's.
+fn progression_chunks(start: u64, stride: u64, len: u64) -> u64 {
+    if len == 0 {
+        0
+    } else if stride >= CHUNK_ELEMENTS {
+        len
+    } else {
+        (start % CHUNK_ELEMENTS + (len - 1) * stride) / CHUNK_ELEMENTS + 1
+    }
+}
+
+/// The most chunks of the progressions `base + x * step + i * stride` (`i < len`) over
+/// `x < count`. Only `x * step mod 512` matters, and it repeats after 512 values of `x`,
+/// so the first 512 cover every case.
+fn worst_progression(count: u64, step: u64, base: u64, stride: u64, len: u64) -> u64 {
+    (0..count.min(CHUNK_ELEMENTS)).map(|x| progression_chunks(base + x * step, stride, len)).max().unwrap_or(0)
+}
+
+/// [`Program::replay_chunks`] of a `mat_mul` from its operand shapes (valid ones), split
+/// as the chunks of `a` and of `b` at the worst output element. Element `(s, m, n)` reads
+/// `A[m, lo..hi)` and `B[lo..hi), n]` over reduction chunk `s`'s range `lo..hi`; only
+/// `lo mod 512` and the range's length (shorter in the last chunk) tell chunks apart, so
+/// the first 512 reduction chunks and the last cover every case, and for each the worst
+/// row and the worst column add up.
+pub(crate) fn matmul_replay_chunks(sa: &[u32], sb: &[u32], trans_a: bool, trans_b: bool, k_chunk: u32) -> (u64, u64) {
+    let (m, k) = if trans_a { (sa[1] as u64, sa[0] as u64) } else { (sa[0] as u64, sa[1] as u64) };
+    let n = if trans_b { sb[0] as u64 } else { sb[1] as u64 };
+    let kc = k_chunk.max(1) as u64;
+    let s = k.div_ceil(kc);
+    let at = |s: u64| {
+        let (lo, len) = (s * kc, (s * kc + kc).min(k) - s * kc);
+        // A[row, d] is a[row, d] at row K + d, or a[d, row] at d M + row.
+        let a_chunks =
+            if trans_a { worst_progression(m, 1, lo * m, m, len) } else { worst_progression(m, k, lo, 1, len) };
+        // B[d, col] is b[d, col] at d N + col, or b[col, d] at col K + d.
+        let b_chunks =
+            if trans_b { worst_progression(n, k, lo, 1, len) } else { worst_progression(n, 1, lo * n, n, len) };
+        (a_chunks, b_chunks)
+    };
+    (0..(s - 1).min(CHUNK_ELEMENTS)).chain([s - 1]).map(at).max_by_key(|&(x, y)| x + y).expect("one reduction chunk")
+}
+
+/// [`Program::replay_chunks`] of a `sum_rows` over a tensor of `shape` `[R, ...]`: output
+/// element `j` reads positions `j + r W` (`W` the product of the other dimensions).
+pub(crate) fn sum_rows_replay_chunks(shape: &[u32]) -> u64 {
+    let rows = shape[0] as u64;
+    let width = shape[1..].iter().map(|&d| d as u64).product::<u64>();
+    worst_progression(width, 1, 0, width, rows)
+}
+
 /// The dimensions of a matrix product after transposition flags are applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatMulDims {
@@ -344,8 +408,71 @@ impl Program {
         MatMulDims { m, k, n, chunks: k.div_ceil(k_chunk.max(1)) }
     }
 
-    /// Checks every structural rule; on success every operator can run.
+    /// The most commitment chunks ([`CHUNK_ELEMENTS`] elements each) that the on-chain
+    /// replay of one output element of `op` opens, summed over its inputs and maximised
+    /// over its output elements: exactly the distinct chunks holding the positions
+    /// `OneStepReplay` reads (docs/contracts.md, "Using it in the last step"). The
+    /// operator's shapes must be valid ([`Program::validate`] checks them first).
+    ///
+    /// A run of positions `p0 + i * stride` spans one chunk per position when the
+    /// stride is 512 or more, else the chunks from `p0`'s to the last position's; the
+    /// worst case is the worst start over the output elements.
+    pub fn replay_chunks(&self, op: &Op) -> u64 {
+        let rows = |id: SlotId| -> (u64, u64) {
+            let s = self.shape(id);
+            let len: u64 = s.iter().map(|&d| d as u64).product();
+            (s[0] as u64, len / s[0] as u64)
+        };
+        match *op {
+            Op::Add { .. } | Op::Sub { .. } | Op::Mul { .. } | Op::ReluGrad { .. } | Op::Sgd { .. } => 2,
+            Op::AddBias { .. } | Op::Gather { .. } => 2,
+            Op::Scale { .. } | Op::Relu { .. } | Op::Transpose { .. } => 1,
+            Op::MatMul { a, b, trans_a, trans_b, k_chunk, .. } => {
+                let (a_chunks, b_chunks) = self.matmul_replay_chunks(a, b, trans_a, trans_b, k_chunk);
+                a_chunks + b_chunks
+            }
+            Op::SumRows { a, .. } => sum_rows_replay_chunks(self.shape(a)),
+            // Row r of `[R, N]`: positions r N .. r N + N.
+            Op::Softmax { a, .. } | Op::Argmax { a, .. } => {
+                let (r, n) = rows(a);
+                worst_progression(r, n, 0, 1, n)
+            }
+            // The logits row and one label.
+            Op::SoftmaxXentGrad { logits, .. } => {
+                let (r, n) = rows(logits);
+                worst_progression(r, n, 0, 1, n) + 1
+            }
+            // The logits row and the labels row (same shape).
+            Op::XentLoss { logits, .. } => {
+                let (r, n) = rows(logits);
+                2 * worst_progression(r, n, 0, 1, n)
+            }
+        }
+    }
+
+    /// [`Program::replay_chunks`] of a `mat_mul` of slots `a` and `b`, split as the
+    /// chunks of `a` and of `b` at the worst output element.
+    pub fn matmul_replay_chunks(&self, a: SlotId, b: SlotId, trans_a: bool, trans_b: bool, k_chunk: u32) -> (u64, u64) {
+        matmul_replay_chunks(self.shape(a), self.shape(b), trans_a, trans_b, k_chunk)
+    }
+
+    /// Checks every rule of the format: the structural ones
+    /// ([`Program::validate_structure`]) and the replay bound, that no operator's
+    /// one-element replay opens more than [`MAX_REPLAY_CHUNKS`] chunks
+    /// ([`Program::replay_chunks`]). A job's program must pass it: a program beyond the
+    /// bound runs, but a dispute over it cannot be settled within the gas bound.
     pub fn validate(&self) -> Result<()> {
+        self.validate_structure()?;
+        for (i, op) in self.ops.iter().enumerate() {
+            self.check_replay_bound(i, op)?;
+        }
+        Ok(())
+    }
+
+    /// Checks every structural rule; on success every operator can run. Backends and
+    /// test harnesses that run programs which are never disputed (operator suites,
+    /// benchmarks) check only this; [`Program::validate`] adds the replay bound.
+    pub fn validate_structure(&self) -> Result<()> {
         let err = |op: usize, msg: String| Err(ProgramError::InvalidOp { op, msg }.into());
         if self.version != PROGRAM_VERSION {
             return Err(ProgramError::Version { found: self.version, expected: PROGRAM_VERSION }.into());
@@ -386,6 +513,48 @@ impl Program {
             }
         }
         Ok(())
+    }
+
+    /// The replay bound: `op` (at index `index`) must satisfy
+    /// `replay_chunks(op) <= MAX_REPLAY_CHUNKS`.
+    fn check_replay_bound(&self, index: usize, op: &Op) -> Result<()> {
+        let chunks = self.replay_chunks(op);
+        if chunks <= MAX_REPLAY_CHUNKS {
+            return Ok(());
+        }
+        let name = |id: SlotId| self.slots[id as usize].name.as_str();
+        let (reads, hint) = match *op {
+            Op::MatMul { a, b, trans_a, trans_b, k_chunk, .. } => {
+                let (ca, cb) = self.matmul_replay_chunks(a, b, trans_a, trans_b, k_chunk);
+                (
+                    format!("{ca} of `{}` and {cb} of `{}`", name(a), name(b)),
+                    "read `A` along the rows of `a` (`trans_a` false) and `B` along the rows of `b` \
+                     (`trans_b` true), materialising the other layout with a `transpose`, or use a \
+                     shorter `k_chunk`"
+                        .to_string(),
+                )
+            }
+            Op::SumRows { a, .. } => {
+                let s = self.shape(a);
+                let width: u64 = s[1..].iter().map(|&d| d as u64).product();
+                (
+                    format!("a column of {} rows {width} elements apart in `{}` {s:?}", s[0], name(a)),
+                    "sum fewer rows (a smaller batch, or fewer partial sums: a shorter reduction) or \
+                     rows of fewer elements"
+                        .to_string(),
+                )
+            }
+            _ => (format!("its inputs {:?}", op.inputs().iter().map(|&x| name(x)).collect::<Vec<_>>()), String::new()),
+        };
+        Err(ProgramError::ReplayBound {
+            op: index,
+            name: op.name(),
+            out: name(op.output()).to_string(),
+            chunks,
+            reads,
+            hint,
+        }
+        .into())
     }
 
     fn check_shapes(&self, op: &Op) -> std::result::Result<(), String> {
@@ -609,6 +778,251 @@ mod tests {
         p.slots[0].shape = vec![2, 200];
         p.ops[0] = Op::Softmax { a: 0, out: 0 };
         rejects(p, "200 elements, more than 128");
+    }
+
+    /// A program of `op` over slots of the given shapes (inputs first, output last).
+    fn one_op(shapes: &[&[u32]], op: Op) -> Program {
+        let slots = shapes.iter().enumerate().map(|(i, s)| var(&format!("s{i}"), s)).collect();
+        Program { version: PROGRAM_VERSION, slots, ops: vec![op], steps: 1 }
+    }
+
+    fn matmul(a: &[u32], b: &[u32], out: &[u32], trans_a: bool, trans_b: bool, k_chunk: u32) -> Program {
+        one_op(&[a, b, out], Op::MatMul { a: 0, b: 1, out: 2, trans_a, trans_b, k_chunk })
+    }
+
+    /// Replay chunks of the program's only op, checking the shapes first.
+    fn chunks(p: &Program) -> u64 {
+        p.validate_structure().unwrap();
+        p.replay_chunks(&p.ops[0])
+    }
+
+    #[test]
+    fn progressions_count_the_chunks_they_touch() {
+        assert_eq!(progression_chunks(0, 1, 0), 0);
+        assert_eq!(progression_chunks(0, 1, 512), 1, "one aligned chunk");
+        assert_eq!(progression_chunks(1, 1, 512), 2, "misaligned by one");
+        assert_eq!(progression_chunks(511, 1, 2), 2, "across a boundary");
+        assert_eq!(progression_chunks(100, 100, 5), 1, "100..=500");
+        assert_eq!(progression_chunks(0, 0, 7), 1, "one position read again");
+        assert_eq!(progression_chunks(5, 600, 4), 4, "a stride of a chunk or more");
+        assert_eq!(progression_chunks(1024 + 7, 512, 3), 3);
+        assert_eq!(progression_chunks(0, 32, 64), 4, "0..=2016");
+        assert_eq!(progression_chunks(31, 32, 64), 4, "31..=2047");
+        assert_eq!(progression_chunks(32, 32, 64), 5, "32..=2048");
+    }
+
+    #[test]
+    fn matmul_chunks_by_hand() {
+        // Everything in one chunk.
+        assert_eq!(chunks(&base()), 2);
+        // The digits first layer: A's rows of 64 are aligned (1 chunk); B [64, 32]'s
+        // column col + 32 d, d < 64, spans col..=col + 2016: 4 chunks.
+        assert_eq!(chunks(&matmul(&[32, 64], &[64, 32], &[32, 32], false, false, 64)), 5);
+        // MNIST's first layer: A's row chunk row 784 + 64 s straddles a boundary for some
+        // rows (2 chunks); B [784, 128]'s column 8192 s + col + 128 d spans
+        // (col + 63 * 128) / 512 + 1 = 16 chunks at col = 127.
+        let p = matmul(&[64, 784], &[784, 128], &[13, 64, 128], false, false, 64);
+        assert_eq!(p.matmul_replay_chunks(0, 1, false, false, 64), (2, 16));
+        // ... and through `trans_b` (B = w^T, w [128, 784]) B's column is a row: 2 chunks.
+        let p = matmul(&[64, 784], &[128, 784], &[13, 64, 128], false, true, 64);
+        assert_eq!(p.matmul_replay_chunks(0, 1, false, true, 64), (2, 2));
+        // The old worst case: B [128, 512] row-major, its column in 128 chunks.
+        assert_eq!(chunks(&matmul(&[1, 128], &[128, 512], &[1, 512], false, false, 128)), 129);
+        // trans_a: a [130, 8] is A^T; A's row reads a[d, row] at 8 d + row. Chunk 0 (128
+        // products) spans 0..=1023 + row: 2 chunks; the last (2 products) 1 chunk.
+        let p = matmul(&[130, 8], &[130, 3], &[2, 8, 3], true, false, 128);
+        assert_eq!(p.matmul_replay_chunks(0, 1, true, false, 128).0, 2);
+        // The last, partial reduction chunk is the worst: A [1, 560], k_chunk 100. Chunks
+        // 0..=4 read 100s inside chunk 0 (0..=499); chunk 5 reads 500..=559, 2 chunks.
+        let p = matmul(&[1, 560], &[560, 1], &[6, 1, 1], false, false, 100);
+        assert_eq!(p.matmul_replay_chunks(0, 1, false, false, 100), (2, 2));
+        let p = matmul(&[1, 500], &[500, 1], &[5, 1, 1], false, false, 100);
+        assert_eq!(p.matmul_replay_chunks(0, 1, false, false, 100), (1, 1));
+    }
+
+    #[test]
+    fn row_and_column_chunks_by_hand() {
+        let sum = |shape: &[u32]| {
+            let out = if shape.len() == 1 { vec![1] } else { shape[1..].to_vec() };
+            chunks(&one_op(&[shape, &out], Op::SumRows { a: 0, out: 1 }))
+        };
+        assert_eq!(sum(&[100]), 1, "a rank-1 sum reads the whole tensor");
+        assert_eq!(sum(&[3, 5]), 1);
+        assert_eq!(sum(&[2, 700]), 2);
+        assert_eq!(sum(&[16, 512]), 16, "a row per chunk");
+        assert_eq!(sum(&[128, 800]), 128);
+        assert_eq!(sum(&[64, 128]), 16, "MNIST's bias gradient: 8192 elements");
+        assert_eq!(sum(&[128, 128]), 32);
+        assert_eq!(sum(&[13, 64, 128]), 13, "MNIST's partial sums, 8192 apart");
+        assert_eq!(sum(&[13, 2, 10]), 1, "260 elements");
+        let rows = |op: fn(SlotId, SlotId, SlotId) -> Op, n: u32, out: &[u32]| {
+            chunks(&one_op(&[&[100, n], &[100, n], out], op(0, 1, 2)))
+        };
+        let softmax = |a, _, out| Op::Softmax { a, out };
+        let argmax = |a, _, out| Op::Argmax { a, out };
+        let grad = |logits, labels, out| Op::SoftmaxXentGrad { logits, labels, scale: 1, out };
+        let xent = |logits, labels, out| Op::XentLoss { logits, labels, out };
+        assert_eq!(rows(softmax, 128, &[100, 128]), 1, "rows of 128 never straddle");
+        assert_eq!(rows(softmax, 10, &[100, 10]), 2);
+        assert_eq!(rows(argmax, 127, &[100]), 2);
+        assert_eq!(rows(grad, 10, &[100, 10]), 3, "the row and one label");
+        assert_eq!(rows(xent, 10, &[100]), 4, "both rows");
+        assert_eq!(rows(xent, 128, &[100]), 2);
+        let c = |shapes: &[&[u32]], op| chunks(&one_op(shapes, op));
+        assert_eq!(c(&[&[4, 8], &[4, 8], &[4, 8]], Op::Add { a: 0, b: 1, out: 2 }), 2);
+        assert_eq!(c(&[&[4, 8], &[4, 8]], Op::Relu { a: 0, out: 1 }), 1);
+        assert_eq!(c(&[&[4, 8], &[8], &[4, 8]], Op::AddBias { a: 0, bias: 1, out: 2 }), 2);
+        assert_eq!(c(&[&[40, 30], &[30, 40]], Op::Transpose { a: 0, out: 1 }), 1);
+        let mut g = one_op(&[&[400, 30], &[7, 8], &[8, 30]], Op::Gather { table: 0, index: 1, out: 2 });
+        g.slots[1].kind = SlotKind::Const { data: Hash32::of(b"index") };
+        assert_eq!(chunks(&g), 2, "the index and the table element");
+    }
+
+    #[test]
+    fn the_validator_refuses_an_op_beyond_the_replay_bound() {
+        // A strided B column: 128 chunks of `s1`.
+        let p = matmul(&[1, 128], &[128, 512], &[1, 512], false, false, 128);
+        p.validate_structure().unwrap();
+        let e = p.validate().unwrap_err().to_string();
+        for needle in [
+            "op 0 (`mat_mul` writing `s2`)",
+            "129 chunks",
+            "1 of `s0` and 128 of `s1`",
+            "more than the 16",
+            "`trans_b` true",
+        ] {
+            assert!(e.contains(needle), "expected `{needle}` in: {e}");
+        }
+        // The same product through `trans_b` is within the bound.
+        matmul(&[1, 128], &[512, 128], &[1, 512], false, true, 128).validate().unwrap();
+        // A column sum over 32 chunks; 16 (the bound itself) passes.
+        let p = one_op(&[&[128, 128], &[128]], Op::SumRows { a: 0, out: 1 });
+        let e = p.validate().unwrap_err().to_string();
+        for needle in ["`sum_rows` writing `s1`", "32 chunks", "128 rows 128 elements apart", "smaller batch"] {
+            assert!(e.contains(needle), "expected `{needle}` in: {e}");
+        }
+        one_op(&[&[64, 128], &[128]], Op::SumRows { a: 0, out: 1 }).validate().unwrap();
+        // The bound is on the inputs together: A = a^T reads a [9, 512] down a column (9
+        // chunks), B = b [9, 448] too (col + 448 d spans 8 chunks at col = 447).
+        let p = matmul(&[9, 512], &[9, 448], &[512, 448], true, false, 9);
+        assert_eq!(p.matmul_replay_chunks(0, 1, true, false, 9), (9, 8));
+        assert!(p.validate().unwrap_err().to_string().contains("17 chunks"));
+        // JSON from elsewhere is held to it too.
+        let strided = matmul(&[1, 128], &[128, 512], &[1, 512], false, false, 128);
+        assert!(Program::from_json(&strided.to_json()).unwrap_err().to_string().contains("129 chunks"));
+    }
+
+    /// The positions each input of `op` is read at for output element `e`, spelled out
+    /// as `OneStepReplay._compute` reads them (a `gather`'s table element is one
+    /// position whichever row the index names; row 0 here).
+    fn replay_positions(p: &Program, op: &Op, e: u64) -> Vec<Vec<u64>> {
+        let shape = |id: SlotId| p.shape(id).iter().map(|&d| d as u64).collect::<Vec<u64>>();
+        match *op {
+            Op::MatMul { a, b, trans_a, trans_b, k_chunk, .. } => {
+                let (sa, sb) = (shape(a), shape(b));
+                let (m, k) = if trans_a { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+                let n = if trans_b { sb[0] } else { sb[1] };
+                let kc = k_chunk as u64;
+                let (s, row, col) = (e / (m * n), (e / n) % m, e % n);
+                let (lo, hi) = (s * kc, (s * kc + kc).min(k));
+                vec![
+                    (lo..hi).map(|d| if trans_a { d * m + row } else { row * k + d }).collect(),
+                    (lo..hi).map(|d| if trans_b { col * k + d } else { d * n + col }).collect(),
+                ]
+            }
+            Op::SumRows { a, .. } => {
+                let s = shape(a);
+                let width = s.iter().product::<u64>() / s[0];
+                vec![(0..s[0]).map(|r| r * width + e).collect()]
+            }
+            Op::Softmax { a, .. }
+            | Op::SoftmaxXentGrad { logits: a, .. }
+            | Op::XentLoss { logits: a, .. }
+            | Op::Argmax { a, .. } => {
+                let n = shape(a)[1];
+                let per_element = matches!(op, Op::Softmax { .. } | Op::SoftmaxXentGrad { .. });
+                let r = if per_element { e / n } else { e };
+                let row: Vec<u64> = (r * n..r * n + n).collect();
+                match op {
+                    Op::SoftmaxXentGrad { .. } => vec![row, vec![e]],
+                    Op::XentLoss { .. } => vec![row.clone(), row],
+                    _ => vec![row],
+                }
+            }
+            Op::AddBias { a, .. } => vec![vec![e], vec![e % shape(a)[1]]],
+            Op::Transpose { a, .. } => {
+                let s = shape(a);
+                vec![vec![(e % s[0]) * s[1] + e / s[0]]]
+            }
+            Op::Gather { table, .. } => {
+                let cols = shape(table)[1];
+                vec![vec![e % cols], vec![e / cols]]
+            }
+            _ => op.inputs().iter().map(|_| vec![e]).collect(),
+        }
+    }
+
+    /// The most distinct chunks any output element's replay reads, element by element.
+    fn brute_force_chunks(p: &Program) -> u64 {
+        let op = &p.ops[0];
+        let out_len = p.slots[op.output() as usize].len() as u64;
+        (0..out_len)
+            .map(|e| {
+                replay_positions(p, op, e)
+                    .iter()
+                    .map(|pos| {
+                        pos.iter().map(|q| q / CHUNK_ELEMENTS).collect::<std::collections::BTreeSet<_>>().len() as u64
+                    })
+                    .sum::<u64>()
+            })
+            .max()
+            .unwrap()
+    }
+
+    /// A `mat_mul` of `A [m, k] x B [k, n]` stored as the flags say, with at most about
+    /// 300k products in all (the brute force reads every one).
+    fn matmul_case() -> impl proptest::strategy::Strategy<Value = Program> {
+        use proptest::prelude::*;
+        (1u32..=40, 1u32..=260, 1u32..=700, 1u32..=128, any::<bool>(), any::<bool>()).prop_map(
+            |(m, k, n, kc, ta, tb)| {
+                let n = n.min(300_000 / (m * k)).max(1);
+                let kc = kc.min(k);
+                let a = if ta { [k, m] } else { [m, k] };
+                let b = if tb { [n, k] } else { [k, n] };
+                let s = k.div_ceil(kc);
+                let out = if s == 1 { vec![m, n] } else { vec![s, m, n] };
+                matmul(&a, &b, &out, ta, tb, kc)
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(96))]
+
+        /// The closed form equals the chunks the replay opens, element by element.
+        #[test]
+        fn matmul_chunks_equal_the_brute_force(p in matmul_case()) {
+            proptest::prop_assert_eq!(chunks(&p), brute_force_chunks(&p), "{:?} {:?}", p.ops[0], p.slots);
+        }
+
+        #[test]
+        fn sum_rows_chunks_equal_the_brute_force(r in 1u32..=128, w in 1u32..=1500, d in 1u32..=3) {
+            let shape = if d == 1 { vec![r, w] } else { vec![r, d, w.div_ceil(d)] };
+            let p = one_op(&[&shape, &shape[1..]], Op::SumRows { a: 0, out: 1 });
+            proptest::prop_assert_eq!(chunks(&p), brute_force_chunks(&p), "{:?}", shape);
+        }
+
+        #[test]
+        fn row_chunks_equal_the_brute_force(r in 1u32..=60, n in 1u32..=128, kind in 0usize..4) {
+            let (out, op) = match kind {
+                0 => (vec![r, n], Op::Softmax { a: 0, out: 2 }),
+                1 => (vec![r], Op::Argmax { a: 0, out: 2 }),
+                2 => (vec![r, n], Op::SoftmaxXentGrad { logits: 0, labels: 1, scale: 1, out: 2 }),
+                _ => (vec![r], Op::XentLoss { logits: 0, labels: 1, out: 2 }),
+            };
+            let p = one_op(&[&[r, n], &[r, n], &out], op);
+            proptest::prop_assert_eq!(chunks(&p), brute_force_chunks(&p), "{:?}", p.ops[0]);
+        }
     }
 
     #[test]

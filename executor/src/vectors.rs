@@ -207,7 +207,7 @@ impl OpSuite {
         let out_len = out_shape.iter().product::<u32>() as usize;
         slots.push(Slot { name: "out".to_owned(), shape: out_shape.clone(), kind: SlotKind::Var { init: None } });
         let small = Program { version: PROGRAM_VERSION, slots, ops: vec![small_op.clone()], steps: step + 1 };
-        small.validate().expect("an extracted case is a valid program");
+        small.validate_structure().expect("an extracted case is a valid program");
         let mut values: Vec<Vec<i32>> = inputs.iter().map(|t| t.values.clone()).collect();
         values.push(vec![0; out_len]);
         let out = execute_op(&small, &small_op, step, &Memory::from_slots(values));
@@ -748,7 +748,7 @@ impl Builder {
             ops: self.ops,
             steps: steps.iter().max().map_or(1, |&s| s + 1),
         };
-        program.validate().expect("generated programs are valid");
+        program.validate_structure().expect("generated programs are valid");
         let memory = Memory::initial(&program, &self.inputs).expect("every input is supplied");
         Batch { program: Arc::new(program), memory, steps }
     }

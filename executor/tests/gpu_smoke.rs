@@ -117,7 +117,7 @@ impl Builder {
 
     fn build(self, steps: u64) -> (Arc<Program>, Memory) {
         let program = Program { version: PROGRAM_VERSION, slots: self.slots, ops: self.ops, steps };
-        program.validate().expect("test program is valid");
+        program.validate_structure().expect("test program is valid");
         (Arc::new(program), Memory::from_slots(self.values))
     }
 }

@@ -85,7 +85,7 @@ impl GpuBackend {
     /// slot). Compiles the kernels the program needs (once per context) and uploads the
     /// memory.
     pub fn new(ctx: Arc<GpuContext>, program: Arc<Program>, memory: Memory) -> Result<Self> {
-        program.validate()?;
+        program.validate_structure()?;
         check_memory(&ctx, &program, &memory)?;
         let launches: Vec<_> = program.ops.iter().map(|op| kernels::lower(&program, op)).collect();
         let scratch_bytes = launches.iter().filter(|l| l.through_scratch()).map(|l| slot_bytes(&program, l.out)).max();

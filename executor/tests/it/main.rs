@@ -5,6 +5,9 @@
 //! independent exact and float math, and the committed `tests/vectors/*.json`.
 //! `train`: whole training runs, CPU against GPU at every step, the accuracy bars and
 //! the compiler's checks.
+//! `replay`: the replay bound: compiled programs within it, the digits program
+//! unchanged, and the compiler's transposes and column sums bit-exact.
 
 mod ops;
+mod replay;
 mod train;

@@ -131,7 +131,7 @@ fn require_vulkan() -> bool {
 }
 
 /// The shared context of one `i64` mode, or `None` (with a note) when the tests skip.
-fn gpu(mode: Int64Mode) -> Option<Arc<GpuContext>> {
+pub(crate) fn gpu(mode: Int64Mode) -> Option<Arc<GpuContext>> {
     static NATIVE: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     static EMULATED: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     let cell = if mode == Int64Mode::Native { &NATIVE } else { &EMULATED };

@@ -9,7 +9,7 @@ use gavel_executor::{
     JobSpec, Memory, TrainOptions, evaluate, load_params, reference::FloatModel, train,
 };
 
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples")).join(name)
 }
 
