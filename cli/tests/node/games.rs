@@ -7,12 +7,12 @@ use super::*;
 const C: u128 = 200_000_000_000_000_000; // collateral and bond, 0.2 ETH
 const REWARD: u128 = 1_000_000_000_000_000_000;
 
-struct Played {
-    env: Env,
-    solver: Daemon,
-    watcher: Daemon,
-    solver_device: u64,
-    watcher_device: u64,
+pub(crate) struct Played {
+    pub(crate) env: Env,
+    pub(crate) solver: Daemon,
+    pub(crate) watcher: Daemon,
+    pub(crate) solver_device: u64,
+    pub(crate) watcher_device: u64,
 }
 
 /// Posts a 20-step job, runs a solver and a watchtower (either may cheat) until the
@@ -47,7 +47,7 @@ fn play(solver_adversary: Option<&str>, watcher_adversary: Option<&str>, stalls:
 
 /// Waits for game 1 to end; with `stalls`, moves the chain's clock a minute at a time
 /// (the honest side answers within a poll, the staller's clock runs out).
-fn finish(env: &Env, stalls: bool, daemons: &[&Daemon]) {
+pub(crate) fn finish(env: &Env, stalls: bool, daemons: &[&Daemon]) {
     let start = Instant::now();
     loop {
         let game = env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"]);
@@ -69,7 +69,7 @@ fn finish(env: &Env, stalls: bool, daemons: &[&Daemon]) {
 
 /// The solver lied and lost: rejected, slashed, and the watchtower paid its bond back
 /// plus half the collateral.
-fn assert_solver_lost(p: &Played) {
+pub(crate) fn assert_solver_lost(p: &Played) {
     let env = &p.env;
     wait_state(env, 1, "rejected", &[&p.solver, &p.watcher]);
     let bond_back_and_share = (C + C / 2).to_string();

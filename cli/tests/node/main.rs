@@ -4,6 +4,7 @@
 
 mod games;
 mod honest;
+mod resilience;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -103,6 +104,8 @@ struct Env {
     home: tempfile::TempDir,
     anvil: Option<Child>,
     url: String,
+    /// The endpoint daemons use, when not the chain's own (a proxy).
+    daemon_rpc: std::cell::RefCell<Option<String>>,
 }
 
 impl Env {
@@ -122,7 +125,12 @@ impl Env {
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        let env = Self { home, anvil: Some(child), url: format!("http://127.0.0.1:{port}") };
+        let env = Self {
+            home,
+            anvil: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            daemon_rpc: std::cell::RefCell::new(None),
+        };
         // Game clocks of 10 minutes: a stalling party is timed out by moving the clock.
         env.json_as(SUBMITTER, &["chain", "deploy", "--game-clock", "600"]);
         env
@@ -201,8 +209,11 @@ impl Env {
     fn daemon(&self, dev: usize, name: &str, port: u16, args: &[&str]) -> Daemon {
         let log = self.home().join(format!("{name}.log"));
         let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let child = self
-            .cmd(args)
+        let mut cmd = self.cmd(args);
+        if let Some(rpc) = self.daemon_rpc.borrow().as_ref() {
+            cmd.env("GAVEL_RPC_URL", rpc);
+        }
+        let child = cmd
             .env("GAVEL_PRIVATE_KEY", DEV_KEYS[dev].0)
             .env("GAVEL_LOG", "info,gavel_node=debug")
             .stdout(Stdio::null())

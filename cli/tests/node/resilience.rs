@@ -1,0 +1,139 @@
+//! Crashes and outages: a daemon killed with SIGKILL mid-dispute and restarted finishes
+//! its game; an RPC outage longer than a poll interval loses nothing.
+
+use std::{
+    net::{TcpListener, TcpStream},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use super::{games::*, *};
+
+#[test]
+fn both_daemons_killed_mid_dispute_resume_and_the_game_completes() {
+    let env = Env::new();
+    let spec = env.spec(20);
+    let serve = env.serve(&spec);
+    let solver_port = free_port();
+    let solver_device = env.register(SOLVER, "rig", &format!("http://127.0.0.1:{solver_port}"));
+    let watcher_device = env.register(WATCHER, "tower", "");
+    env.json_as(SUBMITTER, &["job", "post", spec.to_str().unwrap(), "--reward", "1eth", "--collateral", "0.2eth"]);
+    let source = serve.url();
+    let solver_args = ["--source", source.as_str(), "--adversary", "wrong-op"];
+    let solver_dir = env.home().join("solver");
+    let mut solver = env.solver(solver_port, &solver_dir, &solver_args);
+    wait_state(&env, 1, "submitted", &[&solver]);
+    // The solver dies before the challenge: the game cannot move past its first round.
+    solver.kill9();
+    let watcher_port = free_port();
+    let watcher_dir = env.home().join("watcher");
+    // The solver's endpoint is down with it: the watchtower reads the submitter's server.
+    let watcher_args = ["--source", source.as_str()];
+    let mut watcher = env.watcher(watcher_port, &watcher_dir, &watcher_args);
+    wait_for("the dispute", Duration::from_secs(120), || {
+        let list = env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"]);
+        (!list.as_array().unwrap().is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    watcher.kill9();
+    assert_eq!(env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"])[0]["state"], "open");
+    // The solver comes back, plays a little, and is killed again mid-game.
+    let mut solver = env.solver(solver_port, &solver_dir, &solver_args);
+    std::thread::sleep(Duration::from_millis(1500));
+    solver.kill9();
+    let solver = env.solver(solver_port, &solver_dir, &solver_args);
+    let watcher = env.watcher(watcher_port, &watcher_dir, &watcher_args);
+    finish(&env, false, &[&solver, &watcher]);
+    let p = Played { env, solver, watcher, solver_device, watcher_device };
+    assert_solver_lost(&p);
+    assert!(p.watcher.log_text().matches("watchtower started").count() >= 2);
+}
+
+/// A loopback TCP proxy that can drop every connection and refuse new ones for a while.
+struct Proxy {
+    port: u16,
+    down: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(target: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = target.trim_start_matches("http://").to_owned();
+        let down = Arc::new(AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (d, o) = (down.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if d.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else { continue };
+                o.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, down, open }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Drops every open connection and refuses new ones until [`Proxy::up`].
+    fn down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn up(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_rpc_outage_longer_than_a_poll_interval_loses_nothing() {
+    let env = Env::new();
+    let proxy = Proxy::start(&env.url);
+    *env.daemon_rpc.borrow_mut() = Some(proxy.url());
+    let spec = env.spec(20);
+    let serve = env.serve(&spec);
+    let port = free_port();
+    let device = env.register(SOLVER, "rig", &format!("http://127.0.0.1:{port}"));
+    let solver = env.solver(port, &env.home().join("solver"), &["--source", &serve.url()]);
+    wait_for("the solver's first tick", Duration::from_secs(60), || {
+        node_status(&solver).filter(|s| s["head_block"].as_u64() > Some(0))
+    });
+    // The chain goes away for 3 s (30 poll intervals); the job is posted meanwhile.
+    proxy.down();
+    env.json_as(SUBMITTER, &["job", "post", spec.to_str().unwrap(), "--reward", "1eth", "--collateral", "0.2eth"]);
+    wait_for("the solver to notice the outage", Duration::from_secs(30), || {
+        node_status(&solver).filter(|s| !s["last_error"].is_null())
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    proxy.up();
+    wait_state(&env, 1, "submitted", &[&solver]);
+    let (_, metrics) = solver.get("/metrics").unwrap();
+    assert!(metrics.contains("gavel_tick_errors_total"), "{metrics}");
+    env.warp(3601);
+    wait_state(&env, 1, "finalized", &[&solver]);
+    wait_for("the solver's withdrawal", Duration::from_secs(60), || {
+        node_status(&solver).filter(|s| s["withdrawn_wei"] == "1000000000000000000")
+    });
+    assert_eq!(env.stake(device), ("1000000000000000000".into(), "0".into()));
+    assert_eq!(env.reputation(device), (1, 0, 0, "0".into()));
+    assert_eq!(node_status(&solver).unwrap()["last_error"], serde_json::Value::Null);
+}
