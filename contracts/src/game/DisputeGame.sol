@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {IDisputeGameFactory, IDisputeResolver} from "../interfaces/IDisputeGameFactory.sol";
+import {IDisputeResolver} from "../interfaces/IDisputeGameFactory.sol";
 import {GameId, JobId} from "../interfaces/Types.sol";
 import {GavelMerkle} from "../merkle/GavelMerkle.sol";
 import {OperatorReplay} from "../replay/OperatorReplay.sol";
-import {OpDescriptor, OpKind, Outcome, Party, Phase, ProgramCommitment} from "./GameTypes.sol";
+import {CloneWithArgs} from "./CloneWithArgs.sol";
+import {GameArgs} from "./GameArgs.sol";
+import {OpDescriptor, OpKind, Outcome, Party, Phase} from "./GameTypes.sol";
 import {IDisputeGame} from "./IDisputeGame.sol";
 import {OneStepReplay} from "./OneStepReplay.sol";
 
@@ -24,68 +26,41 @@ import {OneStepReplay} from "./OneStepReplay.sol";
 ///      bond, the collateral and the reward when the game reports (`resolveDispute`), which
 ///      is the game's only external call and its last action (checks-effects-interactions).
 ///      Every loop is bounded: paths by `GavelMerkle` (64), a replayed chunk by 512 elements.
+///      Each game is a clone (`CloneWithArgs`) of one implementation that
+///      `DisputeGameDeployer` deploys once: its parameters (`MARKET` ... `REPLAYER`) are
+///      immutable arguments in the clone's code at `GameArgs`' offsets, and `initialize`
+///      (the deployer only, once) writes the first round's storage. The implementation
+///      itself is initialised and resolved by its constructor, so it cannot be played.
 contract DisputeGame is IDisputeGame {
     ////////////////////////////////////////////////////////////////
     //                         CONSTANTS                          //
     ////////////////////////////////////////////////////////////////
 
     /// @notice Semantic version of the game.
-    string public constant version = "0.1.0";
+    string public constant version = "0.2.0";
 
     /// @notice Largest written slot the game accepts (the program format allows 2^26).
     uint256 public constant MAX_ELEMENTS = 1 << 32;
 
     ////////////////////////////////////////////////////////////////
+    //                           ERRORS                           //
+    ////////////////////////////////////////////////////////////////
+
+    /// @notice Only the deployer of the implementation may initialise a clone of it.
+    /// @param caller The caller.
+    error NotInitializer(address caller);
+
+    /// @notice The game is already initialised (or is the implementation itself).
+    error AlreadyInitialized();
+
+    ////////////////////////////////////////////////////////////////
     //                        IMMUTABLES                          //
     ////////////////////////////////////////////////////////////////
 
-    /// @notice The market the game reports to.
-    IDisputeResolver public immutable MARKET;
-
-    /// @notice The disputed job.
-    JobId public immutable JOB;
-
-    /// @notice The market's id of this game.
-    GameId public immutable GAME_ID;
-
-    /// @notice The solver (device owner).
-    address public immutable SOLVER;
-
-    /// @notice The challenger.
-    address public immutable CHALLENGER;
-
-    /// @notice The solver's trace root over `h_0..h_N`.
-    bytes32 public immutable SOLVER_TRACE_ROOT;
-
-    /// @notice The challenger's trace root.
-    bytes32 public immutable CHALLENGER_TRACE_ROOT;
-
-    /// @notice The solver's final output root (its `h_N`).
-    bytes32 public immutable SOLVER_OUTPUT_ROOT;
-
-    /// @notice `N`, the program's step count.
-    uint64 public immutable STEPS;
-
-    /// @notice Seconds each party may spend on its moves in total.
-    uint64 public immutable CLOCK;
-
-    /// @notice Whether the job has a program commitment (else only `resolveUnbound`).
-    bool public immutable BOUND;
-
-    /// @notice `h_0` from the program commitment.
-    bytes32 public immutable INITIAL_MEMORY;
-
-    /// @notice The program's slot count.
-    uint32 public immutable SLOTS;
-
-    /// @notice `K`, operators per step.
-    uint32 public immutable OPS;
-
-    /// @notice The op descriptor tree's root.
-    bytes32 public immutable OP_TREE;
-
-    /// @notice The one-element replay of the non-element-wise operators.
-    OneStepReplay public immutable REPLAYER;
+    /// @dev Who may initialise the clones (the `DisputeGameDeployer` that deployed this
+    ///      implementation). A Solidity immutable lives in the implementation's code, which
+    ///      every clone runs, so it is the same for all of them.
+    address internal immutable INITIALIZER;
 
     ////////////////////////////////////////////////////////////////
     //                          STORAGE                           //
@@ -119,6 +94,11 @@ contract DisputeGame is IDisputeGame {
 
     /// @notice When the current round started.
     uint64 public roundStart;
+
+    /// @dev Whether `initialize` ran (set in the implementation's constructor, so that the
+    ///      implementation itself can never be initialised or played). Packed with the
+    ///      fields above: `initialize` writes this slot anyway.
+    bool internal _initialized;
 
     /// @notice The disputed step `i` (set when phase `StepCommit` starts).
     uint64 public step;
@@ -161,43 +141,30 @@ contract DisputeGame is IDisputeGame {
     Side[2] internal _sides;
 
     ////////////////////////////////////////////////////////////////
-    //                        CONSTRUCTOR                         //
+    //                 CONSTRUCTOR, INITIALISATION                //
     ////////////////////////////////////////////////////////////////
 
-    /// @notice Opens the game (by the factory, for the market).
-    /// @param _params The parties and their commitments, as the market gave them.
-    /// @param _program The job's program commitment (all zero when unbound).
-    /// @param _bound Whether `_program` was registered for the job.
-    /// @param _clock Seconds on each party's clock.
-    /// @param _market The market to report to.
-    /// @param _replayer The one-element replay.
-    constructor(
-        IDisputeGameFactory.DisputeParams memory _params,
-        ProgramCommitment memory _program,
-        bool _bound,
-        uint64 _clock,
-        IDisputeResolver _market,
-        OneStepReplay _replayer
-    ) {
-        MARKET = _market;
-        REPLAYER = _replayer;
-        JOB = _params.job;
-        GAME_ID = _params.game;
-        SOLVER = _params.solver;
-        CHALLENGER = _params.challenger;
-        SOLVER_TRACE_ROOT = _params.solverTraceRoot;
-        CHALLENGER_TRACE_ROOT = _params.challengerTraceRoot;
-        SOLVER_OUTPUT_ROOT = _params.solverOutputRoot;
-        STEPS = _params.steps;
-        CLOCK = _clock;
-        BOUND = _bound;
-        INITIAL_MEMORY = _program.initialMemory;
-        SLOTS = _program.slots;
-        OPS = _program.ops;
-        OP_TREE = _program.opTree;
+    /// @notice Deploys the implementation every game is a clone of (`DisputeGameDeployer`
+    ///         does, once). The implementation is resolved and initialised from the start,
+    ///         so no move, `timeout`, `resolveUnbound` or `initialize` works on it.
+    constructor() {
+        INITIALIZER = msg.sender;
+        _initialized = true;
+        phase = Phase.Resolved;
+    }
 
-        hi = _params.steps;
-        agreed = _program.initialMemory;
+    /// @notice Opens the game: called once by the deployer, in the transaction that
+    ///         creates the clone, which carries the parameters as immutable arguments
+    ///         (`GameArgs`). Starts the first round.
+    function initialize() external {
+        if (msg.sender != INITIALIZER) revert NotInitializer(msg.sender);
+        if (_initialized) revert AlreadyInitialized();
+        _initialized = true;
+        uint64 steps = STEPS();
+        bytes32 initialMemory = INITIAL_MEMORY();
+        uint64 clock = CLOCK();
+        hi = steps;
+        agreed = initialMemory;
         roundStart = uint64(block.timestamp);
         // Every per-side word starts non-zero (1, never a root anyone can reveal), so the
         // moves overwrite warm-priced non-zero words (5,000 gas) instead of paying 20,000 for
@@ -208,10 +175,103 @@ contract DisputeGame is IDisputeGame {
             s.stepRoot = bytes32(uint256(1));
             s.a = bytes32(uint256(1));
             s.b = bytes32(uint256(1));
-            s.remaining = _clock;
+            s.remaining = clock;
         }
         descriptorHash = bytes32(uint256(1));
-        phase = _params.steps == 1 ? Phase.StepCommit : Phase.Checkpoints;
+        phase = steps == 1 ? Phase.StepCommit : Phase.Checkpoints;
+    }
+
+    ////////////////////////////////////////////////////////////////
+    //               PARAMETERS (THE CLONE'S ARGUMENTS)           //
+    ////////////////////////////////////////////////////////////////
+
+    // The getters keep the names, types and unnamed returns that the game's immutables
+    // had, so the ABI (and the bindings generated from it) stay the same.
+
+    /// @notice The market the game reports to.
+    function MARKET() public view returns (IDisputeResolver) {
+        return IDisputeResolver(CloneWithArgs.argAddress(GameArgs.MARKET));
+    }
+
+    /// @notice The disputed job.
+    function JOB() public view returns (JobId) {
+        // forge-lint: disable-next-line(unsafe-typecast) an 8-byte argument.
+        return JobId.wrap(uint64(CloneWithArgs.argUint(GameArgs.JOB, 8)));
+    }
+
+    /// @notice The market's id of this game.
+    function GAME_ID() public view returns (GameId) {
+        // forge-lint: disable-next-line(unsafe-typecast) an 8-byte argument.
+        return GameId.wrap(uint64(CloneWithArgs.argUint(GameArgs.GAME_ID, 8)));
+    }
+
+    /// @notice The solver (device owner).
+    function SOLVER() public view returns (address) {
+        return CloneWithArgs.argAddress(GameArgs.SOLVER);
+    }
+
+    /// @notice The challenger.
+    function CHALLENGER() public view returns (address) {
+        return CloneWithArgs.argAddress(GameArgs.CHALLENGER);
+    }
+
+    /// @notice The solver's trace root over `h_0..h_N`.
+    function SOLVER_TRACE_ROOT() public view returns (bytes32) {
+        return CloneWithArgs.argWord(GameArgs.SOLVER_TRACE_ROOT);
+    }
+
+    /// @notice The challenger's trace root.
+    function CHALLENGER_TRACE_ROOT() public view returns (bytes32) {
+        return CloneWithArgs.argWord(GameArgs.CHALLENGER_TRACE_ROOT);
+    }
+
+    /// @notice The solver's final output root (its `h_N`).
+    function SOLVER_OUTPUT_ROOT() public view returns (bytes32) {
+        return CloneWithArgs.argWord(GameArgs.SOLVER_OUTPUT_ROOT);
+    }
+
+    /// @notice `N`, the program's step count.
+    function STEPS() public view returns (uint64) {
+        // forge-lint: disable-next-line(unsafe-typecast) an 8-byte argument.
+        return uint64(CloneWithArgs.argUint(GameArgs.STEPS, 8));
+    }
+
+    /// @notice Seconds each party may spend on its moves in total.
+    function CLOCK() public view returns (uint64) {
+        // forge-lint: disable-next-line(unsafe-typecast) an 8-byte argument.
+        return uint64(CloneWithArgs.argUint(GameArgs.CLOCK, 8));
+    }
+
+    /// @notice Whether the job has a program commitment (else only `resolveUnbound`).
+    function BOUND() public view returns (bool) {
+        return CloneWithArgs.argUint(GameArgs.BOUND, 1) != 0;
+    }
+
+    /// @notice `h_0` from the program commitment.
+    function INITIAL_MEMORY() public view returns (bytes32) {
+        return CloneWithArgs.argWord(GameArgs.INITIAL_MEMORY);
+    }
+
+    /// @notice The program's slot count.
+    function SLOTS() public view returns (uint32) {
+        // forge-lint: disable-next-line(unsafe-typecast) a 4-byte argument.
+        return uint32(CloneWithArgs.argUint(GameArgs.SLOTS, 4));
+    }
+
+    /// @notice `K`, operators per step.
+    function OPS() public view returns (uint32) {
+        // forge-lint: disable-next-line(unsafe-typecast) a 4-byte argument.
+        return uint32(CloneWithArgs.argUint(GameArgs.OPS, 4));
+    }
+
+    /// @notice The op descriptor tree's root.
+    function OP_TREE() public view returns (bytes32) {
+        return CloneWithArgs.argWord(GameArgs.OP_TREE);
+    }
+
+    /// @notice The one-element replay of the non-element-wise operators.
+    function REPLAYER() public view returns (OneStepReplay) {
+        return OneStepReplay(CloneWithArgs.argAddress(GameArgs.REPLAYER));
     }
 
     ////////////////////////////////////////////////////////////////
@@ -223,12 +283,13 @@ contract DisputeGame is IDisputeGame {
         Party p = _party(Phase.Checkpoints);
         uint64 mid = lo + (hi - lo) / 2;
         if (_proof.step != mid) revert WrongPosition(mid, _proof.step);
-        if (_proof.count != STEPS + 1) revert WrongCount(STEPS + 1, _proof.count);
+        uint64 count = STEPS() + 1;
+        if (_proof.count != count) revert WrongCount(count, _proof.count);
         if (!GavelMerkle.verifyCheckpoint(_proof, _traceRoot(p))) revert InvalidProof("checkpoint", p);
 
         Side storage s = _move(p);
         s.a = _proof.root;
-        emit CheckpointRevealed(GAME_ID, p, mid, _proof.root);
+        emit CheckpointRevealed(GAME_ID(), p, mid, _proof.root);
         if (_sides[_other(p)].moved) _settleBisection(mid, Phase.StepCommit);
     }
 
@@ -245,7 +306,7 @@ contract DisputeGame is IDisputeGame {
     ) external {
         Party p = _party(Phase.StepCommit);
         uint64 i = step;
-        uint32 k = OPS;
+        uint32 k = OPS();
         if (_first.step != i) revert WrongPosition(i, _first.step);
         if (_last.step != i) revert WrongPosition(i, _last.step);
         if (_first.op != 0) revert WrongPosition(0, _first.op);
@@ -260,18 +321,22 @@ contract DisputeGame is IDisputeGame {
         bytes32 end = s.hi;
         if (!hiKnown) {
             // `h_N` was never revealed: open it now against the party's own trace root.
-            if (_end.step != STEPS) revert WrongPosition(STEPS, _end.step);
-            if (_end.count != STEPS + 1) revert WrongCount(STEPS + 1, _end.count);
+            uint64 steps = STEPS();
+            if (_end.step != steps) revert WrongPosition(steps, _end.step);
+            if (_end.count != steps + 1) revert WrongCount(steps + 1, _end.count);
             if (!GavelMerkle.verifyCheckpoint(_end, _traceRoot(p))) revert InvalidProof("checkpoint", p);
             end = _end.root;
-            if (p == Party.Solver && end != SOLVER_OUTPUT_ROOT) revert RootMismatch("output", SOLVER_OUTPUT_ROOT, end);
+            if (p == Party.Solver) {
+                bytes32 output = SOLVER_OUTPUT_ROOT();
+                if (end != output) revert RootMismatch("output", output, end);
+            }
         }
         if (_last.root != end) revert RootMismatch("h_{i+1}", end, _last.root);
 
         _move(p);
         s.hi = end;
         s.stepRoot = _stepRoot;
-        emit StepCommitted(GAME_ID, p, i, _stepRoot);
+        emit StepCommitted(GAME_ID(), p, i, _stepRoot);
         if (_sides[_other(p)].moved) _settleStepCommit();
     }
 
@@ -281,14 +346,15 @@ contract DisputeGame is IDisputeGame {
         uint64 mid = lo + (hi - lo) / 2;
         if (_proof.step != step) revert WrongPosition(step, _proof.step);
         if (_proof.op != mid) revert WrongPosition(mid, _proof.op);
-        if (_proof.count != OPS + 1) revert WrongCount(OPS + 1, _proof.count);
+        uint32 count = OPS() + 1;
+        if (_proof.count != count) revert WrongCount(count, _proof.count);
         Side storage s = _sides[uint8(p)];
         if (!GavelMerkle.verifyOpRoot(_proof, s.stepRoot)) revert InvalidProof("op root", p);
 
         _move(p);
         s.a = _proof.root;
         // forge-lint: disable-next-line(unsafe-typecast) mid < hi <= OPS, a uint32.
-        emit OpRootRevealed(GAME_ID, p, uint32(mid), _proof.root);
+        emit OpRootRevealed(GAME_ID(), p, uint32(mid), _proof.root);
         if (_sides[_other(p)].moved) _settleBisection(mid, Phase.Slot);
     }
 
@@ -306,7 +372,8 @@ contract DisputeGame is IDisputeGame {
         Party p = _party(Phase.Slot);
         (bytes32 opHash, uint256 len) = _openDescriptor(_op, _opPath, p);
         if (_pre.slot != _op.out) revert WrongPosition(_op.out, _pre.slot);
-        if (_pre.count != SLOTS) revert WrongCount(SLOTS, _pre.count);
+        uint32 slots = SLOTS();
+        if (_pre.count != slots) revert WrongCount(slots, _pre.count);
         if (!GavelMerkle.verifySlot(_pre, agreed)) revert InvalidProof("slot", p);
         // The post-state is the pre-state with only the written slot replaced.
         (, bytes32 memoryAfter) = GavelMerkle.slotAnchorWith(_pre, GavelMerkle.wrapTensor(_op.shapes[0], _dataRoot));
@@ -323,7 +390,7 @@ contract DisputeGame is IDisputeGame {
             elements = uint64(len);
             opKind = _op.kind;
         }
-        emit SlotRevealed(GAME_ID, p, _op.out, _dataRoot);
+        emit SlotRevealed(GAME_ID(), p, _op.out, _dataRoot);
         if (_sides[_other(p)].moved) {
             uint256 d = GavelMerkle.depth(chunks);
             // forge-lint: disable-next-line(unsafe-typecast) depth of <= 2^23 chunks.
@@ -340,7 +407,7 @@ contract DisputeGame is IDisputeGame {
         _move(p);
         s.a = _left;
         s.b = _right;
-        emit ChildrenRevealed(GAME_ID, p, level - 1, _left, _right);
+        emit ChildrenRevealed(GAME_ID(), p, level - 1, _left, _right);
         if (_sides[_other(p)].moved) _settleDescent();
     }
 
@@ -356,7 +423,7 @@ contract DisputeGame is IDisputeGame {
         if (_data.length != want * 4) revert WrongCount(want * 4, _data.length);
         if (GavelMerkle.chunkLeaf(_data) != s.a) revert InvalidProof("chunk", p);
         _move(p);
-        emit ChunkRevealed(GAME_ID, p, chunk, _data);
+        emit ChunkRevealed(GAME_ID(), p, chunk, _data);
         if (_sides[_other(p)].moved) _next(Phase.Replay, chunk, 0);
     }
 
@@ -379,8 +446,8 @@ contract DisputeGame is IDisputeGame {
         int32 vs = GavelMerkle.elementAt(_solverChunk, _index);
         if (vs == GavelMerkle.elementAt(_challengerChunk, _index)) revert SameElement(_index);
         uint256 e = uint256(chunk) * GavelMerkle.CHUNK_ELEMENTS + _index;
-        int32 v = REPLAYER.replayElement(_op, step, e, agreed, SLOTS, _inputs);
-        emit ElementReplayed(GAME_ID, e, v);
+        int32 v = REPLAYER().replayElement(_op, step, e, agreed, SLOTS(), _inputs);
+        emit ElementReplayed(GAME_ID(), e, v);
         _resolve(vs == v, Outcome.Replayed);
     }
 
@@ -395,7 +462,7 @@ contract DisputeGame is IDisputeGame {
         if (h != descriptorHash) revert RootMismatch("descriptor", descriptorHash, h);
         if (!_isElementwise(_op.kind)) revert WrongReplay(_op.kind);
         bytes32 leaf = _replayChunk(_op, _slots, _chunks);
-        emit Replayed(GAME_ID, chunk, leaf);
+        emit Replayed(GAME_ID(), chunk, leaf);
         // The two leaves differ, so at most one equals the recomputed one.
         _resolve(_sides[0].a == leaf, Outcome.Replayed);
     }
@@ -420,7 +487,7 @@ contract DisputeGame is IDisputeGame {
 
     /// @inheritdoc IDisputeGame
     function resolveUnbound() external {
-        if (BOUND) revert ProgramBound();
+        if (BOUND()) revert ProgramBound();
         if (phase == Phase.Resolved) revert WrongPhase(phase, Phase.Checkpoints);
         _resolve(false, Outcome.Unbound);
     }
@@ -453,9 +520,9 @@ contract DisputeGame is IDisputeGame {
     /// @dev The caller's party, checking the phase and that the job is bound.
     function _party(Phase _expected) internal view returns (Party p_) {
         if (phase != _expected) revert WrongPhase(phase, _expected);
-        if (!BOUND) revert ProgramUnbound();
-        if (msg.sender == SOLVER) return Party.Solver;
-        if (msg.sender == CHALLENGER) return Party.Challenger;
+        if (!BOUND()) revert ProgramUnbound();
+        if (msg.sender == SOLVER()) return Party.Solver;
+        if (msg.sender == CHALLENGER()) return Party.Challenger;
         revert NotAParty(msg.sender);
     }
 
@@ -477,7 +544,7 @@ contract DisputeGame is IDisputeGame {
 
     /// @dev A party's trace root.
     function _traceRoot(Party _p) internal view returns (bytes32 root_) {
-        root_ = _p == Party.Solver ? SOLVER_TRACE_ROOT : CHALLENGER_TRACE_ROOT;
+        root_ = _p == Party.Solver ? SOLVER_TRACE_ROOT() : CHALLENGER_TRACE_ROOT();
     }
 
     /// @dev Starts the next round in `_phase`.
@@ -486,7 +553,7 @@ contract DisputeGame is IDisputeGame {
         roundStart = uint64(block.timestamp);
         _sides[0].moved = false;
         _sides[1].moved = false;
-        emit RoundSettled(GAME_ID, _phase, _lo, _hi);
+        emit RoundSettled(GAME_ID(), _phase, _lo, _hi);
     }
 
     /// @dev Opens op `opIndex`'s descriptor in the op tree; returns its hash and the
@@ -498,8 +565,8 @@ contract DisputeGame is IDisputeGame {
     {
         bytes memory encoded = abi.encode(_op);
         bytes32 leaf = keccak256(abi.encodePacked(GavelMerkle.TAG_OP, encoded));
-        (bool ok, bytes32 tree) = GavelMerkle.foldChecked(leaf, opIndex, OPS, _opPath);
-        if (!ok || tree != OP_TREE) revert InvalidProof("descriptor", _p);
+        (bool ok, bytes32 tree) = GavelMerkle.foldChecked(leaf, opIndex, OPS(), _opPath);
+        if (!ok || tree != OP_TREE()) revert InvalidProof("descriptor", _p);
         if (_op.shapes.length == 0) revert MalformedDescriptor(_op.kind);
         bool shaped;
         (shaped, len_) = GavelMerkle.shapeLength(_op.shapes[0]);
@@ -548,12 +615,13 @@ contract DisputeGame is IDisputeGame {
             }
         }
         lo = 0;
-        hi = OPS;
-        if (OPS == 1) {
+        uint32 k = OPS();
+        hi = k;
+        if (k == 1) {
             opIndex = 0;
             _next(Phase.Slot, 0, 1);
         } else {
-            _next(Phase.Ops, 0, OPS);
+            _next(Phase.Ops, 0, k);
         }
     }
 
@@ -657,7 +725,8 @@ contract DisputeGame is IDisputeGame {
         if (_slotProof.slot != _slot) {
             revert WrongPosition(_slot, _slotProof.slot);
         }
-        if (_slotProof.count != SLOTS) revert WrongCount(SLOTS, _slotProof.count);
+        uint32 slots = SLOTS();
+        if (_slotProof.count != slots) revert WrongCount(slots, _slotProof.count);
         if (!GavelMerkle.verifySlot(_slotProof, agreed)) revert InvalidProof("slot", Party.Solver);
         if (_chunkProof.chunk != chunk) revert WrongPosition(chunk, _chunkProof.chunk);
         if (keccak256(abi.encode(_chunkProof.shape)) != keccak256(abi.encode(_shape))) {
@@ -684,7 +753,9 @@ contract DisputeGame is IDisputeGame {
         phase = Phase.Resolved;
         solverWon = _solverWon;
         outcome = _outcome;
-        emit GameResolved(GAME_ID, JOB, _solverWon, _outcome);
-        MARKET.resolveDispute(JOB, GAME_ID, _solverWon);
+        GameId id = GAME_ID();
+        JobId job = JOB();
+        emit GameResolved(id, job, _solverWon, _outcome);
+        MARKET().resolveDispute(job, id, _solverWon);
     }
 }

@@ -2,21 +2,35 @@
 pragma solidity 0.8.30;
 
 import {IDisputeGameFactory, IDisputeResolver} from "../interfaces/IDisputeGameFactory.sol";
+import {CloneWithArgs} from "./CloneWithArgs.sol";
 import {DisputeGame} from "./DisputeGame.sol";
+import {GameArgs} from "./GameArgs.sol";
 import {ProgramCommitment} from "./GameTypes.sol";
 import {OneStepReplay} from "./OneStepReplay.sol";
 
 /// @title DisputeGameDeployer
-/// @notice Holds `DisputeGame`'s creation code and deploys games for the factory, so that
-///         the factory itself stays far below the contract size limit (a contract that
-///         says `new DisputeGame` carries the game's whole creation code).
+/// @notice Deploys the `DisputeGame` implementation once (in its constructor) and opens
+///         each game for the factory as a minimal proxy of it (`CloneWithArgs`: EIP-1167
+///         with the game's parameters appended to the clone's code), initialised in the
+///         same call. A game costs a clone and its first round's storage instead of a
+///         whole deployment, and the factory stays far below the contract size limit.
 /// @dev Stateless; anyone may deploy a game with it, which gives that caller nothing: a
-///      game's report counts only if the market opened it through its factory.
+///      game's report counts only if the market opened it through its factory. Only this
+///      contract can initialise clones of its implementation (`DisputeGame.initialize`).
 contract DisputeGameDeployer {
     /// @notice Semantic version.
-    string public constant version = "0.1.0";
+    string public constant version = "0.2.0";
 
-    /// @notice Deploys a game (see `DisputeGame`'s constructor).
+    /// @notice The implementation every game delegates to (resolved; not playable itself).
+    DisputeGame public immutable IMPLEMENTATION;
+
+    /// @notice Deploys the implementation.
+    constructor() {
+        IMPLEMENTATION = new DisputeGame();
+    }
+
+    /// @notice Opens a game: a clone of `IMPLEMENTATION` carrying the parameters, then
+    ///         initialised (its first round starts now).
     /// @param _params The parties and their commitments.
     /// @param _program The job's program commitment.
     /// @param _bound Whether the job has one.
@@ -32,6 +46,8 @@ contract DisputeGameDeployer {
         IDisputeResolver _market,
         OneStepReplay _replayer
     ) external returns (address game_) {
-        game_ = address(new DisputeGame(_params, _program, _bound, _clock, _market, _replayer));
+        bytes memory args = GameArgs.encode(_params, _program, _bound, _clock, _market, _replayer);
+        game_ = CloneWithArgs.clone(address(IMPLEMENTATION), args);
+        DisputeGame(game_).initialize();
     }
 }
