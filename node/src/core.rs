@@ -392,3 +392,8 @@ pub(crate) fn decode<E: alloy::sol_types::SolEvent>(log: &Log) -> Option<E> {
 pub(crate) fn wei_f64(x: U256) -> f64 {
     x.to_string().parse().unwrap_or(f64::MAX)
 }
+
+/// Seconds since the epoch on the node's own clock.
+pub(crate) fn wall_clock() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

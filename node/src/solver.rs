@@ -109,7 +109,8 @@ pub struct SolverJob {
     pub trace_root: Option<B256>,
     /// The committed output root, once run.
     pub output_root: Option<B256>,
-    /// Not before this chain time (a retry after a failure).
+    /// Not before this unix time on the node's own clock (a retry after a failure; the
+    /// chain's clock stands still on a chain that mines no blocks).
     pub retry_at: u64,
 }
 
@@ -273,7 +274,7 @@ impl Solver {
 
     async fn advance(&mut self, mut rec: SolverJob) -> Result<()> {
         let now = self.core.chain.now().await?;
-        if now < rec.retry_at {
+        if crate::core::wall_clock() < rec.retry_at {
             return Ok(());
         }
         let chain = self.core.chain.clone();
@@ -298,7 +299,7 @@ impl Solver {
                 let prepared = match prepare(&self.core.fetcher, j.specHash, j.inputHash, &[]).await {
                     Ok(p) => p,
                     Err(e @ Error::NotFound { .. }) => {
-                        rec.retry_at = now + 5;
+                        rec.retry_at = crate::core::wall_clock() + 5;
                         return self.set(&mut rec, SolverStage::New, e.to_string());
                     }
                     Err(e) => return self.set(&mut rec, SolverStage::Declined, format!("cannot run it: {e}")),
@@ -310,7 +311,7 @@ impl Solver {
                 let registered = chain.program_root(rec.job).await?;
                 if registered.is_zero() {
                     // The submitter registers it right after posting; wait for it.
-                    rec.retry_at = now + 2;
+                    rec.retry_at = crate::core::wall_clock() + 2;
                     return self.set(&mut rec, SolverStage::New, "no program commitment registered yet");
                 }
                 if registered != prepared.program_root {
@@ -427,7 +428,7 @@ impl Solver {
                 Ok(Ok(None)) => {}
                 Ok(Err(e)) => {
                     tracing::warn!(job = id, error = %e, "run failed");
-                    rec.retry_at = self.core.chain.now().await? + 5;
+                    rec.retry_at = crate::core::wall_clock() + 5;
                     self.set(&mut rec, SolverStage::Claimed, format!("run failed: {e}"))?;
                 }
                 Err(e) => tracing::warn!(job = id, error = %e, "run task failed"),

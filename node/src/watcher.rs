@@ -80,7 +80,8 @@ pub struct WatchJob {
     pub challenge_deadline: u64,
     /// Our game on it, if we challenged.
     pub game: Option<u64>,
-    /// Not before this chain time (a retry after a failure).
+    /// Not before this unix time on the node's own clock (a retry after a failure; the
+    /// chain's clock stands still on a chain that mines no blocks).
     pub retry_at: u64,
 }
 
@@ -286,7 +287,7 @@ impl Watcher {
     async fn advance(&mut self, mut rec: WatchJob) -> Result<()> {
         let chain = self.core.chain.clone();
         let now = chain.now().await?;
-        if now < rec.retry_at {
+        if crate::core::wall_clock() < rec.retry_at {
             return Ok(());
         }
         let j = chain.job(rec.job).await?;
@@ -330,7 +331,7 @@ impl Watcher {
         let prepared = match prepare(&self.core.fetcher, j.specHash, j.inputHash, &[endpoint]).await {
             Ok(p) => p,
             Err(e @ Error::NotFound { .. }) => {
-                rec.retry_at = self.core.chain.now().await? + 5;
+                rec.retry_at = crate::core::wall_clock() + 5;
                 return self.set(rec, WatchStage::New, e.to_string());
             }
             Err(e) => return self.set(rec, WatchStage::Skipped, format!("cannot run it: {e}")),
@@ -403,7 +404,7 @@ impl Watcher {
                 Ok(Ok(None)) => {}
                 Ok(Err(e)) => {
                     tracing::warn!(job = id, error = %e, "re-execution failed");
-                    rec.retry_at = self.core.chain.now().await? + 5;
+                    rec.retry_at = crate::core::wall_clock() + 5;
                     self.set(&mut rec, WatchStage::Executing, format!("re-execution failed: {e}"))?;
                 }
                 Err(e) => tracing::warn!(job = id, error = %e, "re-execution task failed"),
