@@ -210,10 +210,6 @@ interface IJobMarket is IDisputeResolver {
     /// @param required The job's collateral.
     error WrongBond(JobId job, uint256 sent, uint256 required);
 
-    /// @notice The challenger's trace root equals the solver's: there is nothing to dispute.
-    /// @param job The job.
-    error NoDisagreement(JobId job);
-
     /// @notice A device cannot challenge its own result.
     /// @param job The job.
     /// @param device The device.
@@ -384,9 +380,15 @@ interface IJobMarket is IDisputeResolver {
 
     /// @notice Disputes a submitted result with a bond of `msg.value` (the job's
     ///         collateral) and opens a dispute game through the factory.
+    /// @dev The trace root may be the solver's own: that disputes the output root alone.
+    ///      With equal trace roots every checkpoint agrees and the game asks the solver, at
+    ///      the last step, to open `h_N` from its trace root and show it equals its output
+    ///      root: it cannot when the output root is wrong (it loses on time), and when the
+    ///      output root is right the game ends for it (`NoDisagreement`) and the challenger
+    ///      loses its bond.
     /// @param _job The job (submitted, within its challenge window).
     /// @param _challengerDevice A device the caller owns, for its reputation, or 0.
-    /// @param _traceRoot The challenger's own trace root (non-zero, not the solver's).
+    /// @param _traceRoot The challenger's own trace root (non-zero; may equal the solver's).
     /// @return game_ The game's id.
     /// @return gameAddress_ The game's address.
     function challenge(JobId _job, DeviceId _challengerDevice, bytes32 _traceRoot)

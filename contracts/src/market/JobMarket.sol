@@ -218,8 +218,9 @@ contract JobMarket is IJobMarket {
         // forge-lint: disable-next-line(block-timestamp) windows are hours long.
         if (block.timestamp > job.challengeDeadline) revert ChallengeWindowClosed(_job, job.challengeDeadline);
         if (msg.value != job.collateral) revert WrongBond(_job, msg.value, job.collateral);
+        // The solver's own trace root is accepted: the game then binds its output root to
+        // that trace (docs/contracts.md, "JobMarket"), so a wrong output root alone loses.
         if (_traceRoot == bytes32(0)) revert ZeroHash();
-        if (_traceRoot == job.traceRoot) revert NoDisagreement(_job);
         if (DeviceId.unwrap(_challengerDevice) != 0) {
             if (_challengerDevice == job.device) revert SelfChallenge(_job, _challengerDevice);
             address owner = REGISTRY.ownerOf(_challengerDevice);

@@ -618,15 +618,44 @@ contract JobMarketTest is MarketFixture {
         market.challenge{value: COLLATERAL + 1}(id, DeviceId.wrap(0), OTHER_TRACE);
     }
 
-    /// @notice The challenger commits a trace root, and one that disagrees.
-    function test_challenge_badTraceRoot_reverts() public {
+    /// @notice The challenger commits a trace root.
+    function test_challenge_zeroTraceRoot_reverts() public {
         (JobId id,) = _submitted();
         vm.prank(challenger);
         vm.expectRevert(IJobMarket.ZeroHash.selector);
         market.challenge{value: COLLATERAL}(id, DeviceId.wrap(0), bytes32(0));
+    }
+
+    /// @notice The solver's own trace root is a valid challenge (of the output root alone):
+    ///         the game gets it as the challenger's trace root.
+    function test_challenge_solversTraceRoot_succeeds() public {
+        (JobId id,) = _submitted();
         vm.prank(challenger);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.NoDisagreement.selector, id));
-        market.challenge{value: COLLATERAL}(id, DeviceId.wrap(0), TRACE);
+        (, address gameAddress) = market.challenge{value: COLLATERAL}(id, DeviceId.wrap(0), TRACE);
+        IDisputeGameFactory.DisputeParams memory p = DisputeGameDouble(gameAddress).allParams();
+        vm.assertEq(p.challengerTraceRoot, TRACE, "challenger's trace root");
+        vm.assertEq(p.solverTraceRoot, TRACE, "solver's trace root");
+        vm.assertEq(p.solverOutputRoot, OUTPUT, "solver's output root");
+        assertEq(market.jobOf(id).openDisputes, 1, "open");
+        _assertMarketConserved();
+    }
+
+    /// @notice Every non-zero trace root opens a game, the solver's own included; zero
+    ///         never does.
+    function testFuzz_challenge_traceRoot_succeeds(bytes32 _traceRoot, bool _solvers) public {
+        (JobId id,) = _submitted();
+        bytes32 root = _solvers ? TRACE : _traceRoot;
+        vm.prank(challenger);
+        if (root == bytes32(0)) {
+            vm.expectRevert(IJobMarket.ZeroHash.selector);
+            market.challenge{value: COLLATERAL}(id, DeviceId.wrap(0), root);
+            assertEq(market.gameCount(), 0, "no game");
+            return;
+        }
+        (, address gameAddress) = market.challenge{value: COLLATERAL}(id, DeviceId.wrap(0), root);
+        vm.assertEq(DisputeGameDouble(gameAddress).allParams().challengerTraceRoot, root, "root passed on");
+        assertEq(market.gameCount(), 1, "one game");
+        _assertMarketConserved();
     }
 
     /// @notice A device cannot challenge its own result.
