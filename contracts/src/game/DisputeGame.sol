@@ -66,7 +66,7 @@ contract DisputeGame is IDisputeGame {
     //                          STORAGE                           //
     ////////////////////////////////////////////////////////////////
 
-    /// @notice One party's state.
+    /// @notice One party's state, as `sideOf` returns it.
     /// @param hi Its root at the first disputed position (`h_hi`, then `M_{i,hi}`).
     /// @param stepRoot Its step root (from phase `StepCommit`).
     /// @param a Its reveal of this round (a root, a data root, the current node, or the
@@ -83,22 +83,55 @@ contract DisputeGame is IDisputeGame {
         bool moved;
     }
 
-    /// @notice The current phase.
-    Phase public phase;
+    /// @dev One party's roots (its clock and `moved` flag are in `Round`).
+    /// @param hi Its root at the first disputed position (`h_hi`, then `M_{i,hi}`).
+    /// @param stepRoot Its step root (from phase `StepCommit`).
+    /// @param a Its reveal of this round (see `Side`).
+    /// @param b Its right child (phase `Descent`).
+    struct Roots {
+        bytes32 hi;
+        bytes32 stepRoot;
+        bytes32 a;
+        bytes32 b;
+    }
 
-    /// @notice The agreed position: a checkpoint, then an op boundary.
-    uint64 public lo;
+    /// @dev Everything a move reads and writes besides the roots, in one storage word
+    ///      (1 + 1 + 1 + 8 + 8 + 5 + 4 + 4 = 32 bytes), so that a move reads one cold slot
+    ///      and rewrites it once (docs/contracts.md, "Storage"). Each move copies it to
+    ///      memory once (`_party`) and writes it back once (`_next`, `_resolve`, or at the
+    ///      end of a round's first move).
+    /// @param phase The current phase.
+    /// @param flags `MOVED_SOLVER`, `MOVED_CHALLENGER`, `HI_KNOWN`, `INITIALIZED`.
+    /// @param level Height of the current chunk-tree nodes (phase `Descent`; 0 at a leaf).
+    /// @param lo The agreed position: a checkpoint, then an op boundary.
+    /// @param hi The first disputed position: a checkpoint, then an op boundary.
+    /// @param start When the current round started (a `uint40` lasts until the year 36812).
+    /// @param remaining0 Seconds left on the solver's clock at the round's start.
+    /// @param remaining1 The challenger's (both clamped to `uint32` at initialisation:
+    ///        136 years).
+    struct Round {
+        Phase phase;
+        uint8 flags;
+        uint8 level;
+        uint64 lo;
+        uint64 hi;
+        uint40 start;
+        uint32 remaining0;
+        uint32 remaining1;
+    }
 
-    /// @notice The first disputed position: a checkpoint, then an op boundary.
-    uint64 public hi;
+    /// @dev `Round.flags`: the solver moved in the current round.
+    uint8 internal constant MOVED_SOLVER = 1;
+    /// @dev `Round.flags`: the challenger moved in the current round.
+    uint8 internal constant MOVED_CHALLENGER = 2;
+    /// @dev `Round.flags`: the parties' roots at `hi` were revealed (false while `hi = N`).
+    uint8 internal constant HI_KNOWN = 4;
+    /// @dev `Round.flags`: `initialize` ran (set in the implementation's constructor, so
+    ///      that the implementation itself can never be initialised or played).
+    uint8 internal constant INITIALIZED = 8;
 
-    /// @notice When the current round started.
-    uint64 public roundStart;
-
-    /// @dev Whether `initialize` ran (set in the implementation's constructor, so that the
-    ///      implementation itself can never be initialised or played). Packed with the
-    ///      fields above: `initialize` writes this slot anyway.
-    bool internal _initialized;
+    /// @dev The round: phase, positions, clocks, flags (see `Round`).
+    Round internal _round;
 
     /// @notice The disputed step `i` (set when phase `StepCommit` starts).
     uint64 public step;
@@ -106,11 +139,14 @@ contract DisputeGame is IDisputeGame {
     /// @notice The disputed operator `j` (set when phase `Slot` starts).
     uint32 public opIndex;
 
-    /// @notice Height of the current chunk-tree nodes (phase `Descent`; 0 at a leaf).
-    uint8 public level;
+    /// @notice Index of the current chunk-tree node at `level` (a chunk at level 0).
+    uint64 public chunk;
 
-    /// @notice Whether the parties' roots at `hi` were revealed (false while `hi = N`).
-    bool public hiKnown;
+    /// @notice Chunks of the written slot.
+    uint64 public chunks;
+
+    /// @notice The disputed op's kind (`OpKind`, phase `Slot` on).
+    uint8 public opKind;
 
     /// @notice How the game ended.
     Outcome public outcome;
@@ -118,17 +154,15 @@ contract DisputeGame is IDisputeGame {
     /// @notice Whether the solver won (meaningful once resolved).
     bool public solverWon;
 
-    /// @notice Index of the current chunk-tree node at `level` (a chunk at level 0).
-    uint64 public chunk;
-
-    /// @notice Chunks of the written slot.
-    uint64 public chunks;
+    /// @dev Written 1 at initialisation so that the word above (31 bytes) is never zero
+    ///      and its first write in a move costs 5,000 gas, not 22,100.
+    uint8 internal _nonZero1;
 
     /// @notice Elements of the written slot.
     uint64 public elements;
 
-    /// @notice The disputed op's kind (`OpKind`, phase `Slot` on).
-    uint8 public opKind;
+    /// @dev As `_nonZero1`, for `elements`' word.
+    uint8 internal _nonZero2;
 
     /// @notice The agreed memory root at `lo`: `h_lo`, then `M_{i,lo}`.
     bytes32 public agreed;
@@ -138,7 +172,7 @@ contract DisputeGame is IDisputeGame {
     bytes32 public descriptorHash;
 
     /// @dev Solver (0) and challenger (1).
-    Side[2] internal _sides;
+    Roots[2] internal _sides;
 
     ////////////////////////////////////////////////////////////////
     //                 CONSTRUCTOR, INITIALISATION                //
@@ -149,8 +183,8 @@ contract DisputeGame is IDisputeGame {
     ///         so no move, `timeout`, `resolveUnbound` or `initialize` works on it.
     constructor() {
         INITIALIZER = msg.sender;
-        _initialized = true;
-        phase = Phase.Resolved;
+        _round.flags = INITIALIZED;
+        _round.phase = Phase.Resolved;
     }
 
     /// @notice Opens the game: called once by the deployer, in the transaction that
@@ -158,27 +192,38 @@ contract DisputeGame is IDisputeGame {
     ///         (`GameArgs`). Starts the first round.
     function initialize() external {
         if (msg.sender != INITIALIZER) revert NotInitializer(msg.sender);
-        if (_initialized) revert AlreadyInitialized();
-        _initialized = true;
+        if (_round.flags & INITIALIZED != 0) revert AlreadyInitialized();
         uint64 steps = STEPS();
-        bytes32 initialMemory = INITIAL_MEMORY();
         uint64 clock = CLOCK();
-        hi = steps;
-        agreed = initialMemory;
-        roundStart = uint64(block.timestamp);
-        // Every per-side word starts non-zero (1, never a root anyone can reveal), so the
-        // moves overwrite warm-priced non-zero words (5,000 gas) instead of paying 20,000 for
-        // a fresh one: the challenger pays that once here, with the game's creation.
+        // A clock past 136 years is as good as endless.
+        // forge-lint: disable-next-line(unsafe-typecast) clamped to a uint32.
+        uint32 remaining = clock > type(uint32).max ? type(uint32).max : uint32(clock);
+        _round = Round({
+            phase: steps == 1 ? Phase.StepCommit : Phase.Checkpoints,
+            flags: INITIALIZED,
+            level: 0,
+            lo: 0,
+            hi: steps,
+            // forge-lint: disable-next-line(unsafe-typecast) a timestamp before the year 36812.
+            start: uint40(block.timestamp),
+            remaining0: remaining,
+            remaining1: remaining
+        });
+        agreed = INITIAL_MEMORY();
+        // Every word a move writes starts non-zero (the roots 1, never a root anyone can
+        // reveal), so the moves overwrite non-zero words (5,000 gas, 2,900 warm) instead
+        // of paying 22,100 for a fresh one: the challenger pays that once here, with the
+        // game's creation.
         for (uint256 i = 0; i < 2; ++i) {
-            Side storage s = _sides[i];
+            Roots storage s = _sides[i];
             s.hi = bytes32(uint256(1));
             s.stepRoot = bytes32(uint256(1));
             s.a = bytes32(uint256(1));
             s.b = bytes32(uint256(1));
-            s.remaining = clock;
         }
+        _nonZero1 = 1;
+        _nonZero2 = 1;
         descriptorHash = bytes32(uint256(1));
-        phase = steps == 1 ? Phase.StepCommit : Phase.Checkpoints;
     }
 
     ////////////////////////////////////////////////////////////////
@@ -280,17 +325,19 @@ contract DisputeGame is IDisputeGame {
 
     /// @inheritdoc IDisputeGame
     function revealCheckpoint(GavelMerkle.CheckpointProof calldata _proof) external {
-        Party p = _party(Phase.Checkpoints);
-        uint64 mid = lo + (hi - lo) / 2;
+        (Party p, Round memory r) = _party(Phase.Checkpoints);
+        uint64 mid = r.lo + (r.hi - r.lo) / 2;
         if (_proof.step != mid) revert WrongPosition(mid, _proof.step);
         uint64 count = STEPS() + 1;
         if (_proof.count != count) revert WrongCount(count, _proof.count);
         if (!GavelMerkle.verifyCheckpoint(_proof, _traceRoot(p))) revert InvalidProof("checkpoint", p);
 
-        Side storage s = _move(p);
-        s.a = _proof.root;
-        emit CheckpointRevealed(GAME_ID(), p, mid, _proof.root);
-        if (_sides[_other(p)].moved) _settleBisection(mid, Phase.StepCommit);
+        _move(r, p);
+        _sides[uint8(p)].a = _proof.root;
+        GameId id = GAME_ID();
+        emit CheckpointRevealed(id, p, mid, _proof.root);
+        if (_moved(r, _other(p))) _settleBisection(r, id, mid, Phase.StepCommit);
+        else _round = r;
     }
 
     ////////////////////////////////////////////////////////////////
@@ -304,7 +351,7 @@ contract DisputeGame is IDisputeGame {
         GavelMerkle.OpRootProof calldata _last,
         GavelMerkle.CheckpointProof calldata _end
     ) external {
-        Party p = _party(Phase.StepCommit);
+        (Party p, Round memory r) = _party(Phase.StepCommit);
         uint64 i = step;
         uint32 k = OPS();
         if (_first.step != i) revert WrongPosition(i, _first.step);
@@ -315,11 +362,12 @@ contract DisputeGame is IDisputeGame {
         if (_last.count != k + 1) revert WrongCount(k + 1, _last.count);
         if (!GavelMerkle.verifyOpRoot(_first, _stepRoot)) revert InvalidProof("op root", p);
         if (!GavelMerkle.verifyOpRoot(_last, _stepRoot)) revert InvalidProof("op root", p);
-        if (_first.root != agreed) revert RootMismatch("h_i", agreed, _first.root);
+        bytes32 h = agreed;
+        if (_first.root != h) revert RootMismatch("h_i", h, _first.root);
 
-        Side storage s = _sides[uint8(p)];
+        Roots storage s = _sides[uint8(p)];
         bytes32 end = s.hi;
-        if (!hiKnown) {
+        if (r.flags & HI_KNOWN == 0) {
             // `h_N` was never revealed: open it now against the party's own trace root.
             uint64 steps = STEPS();
             if (_end.step != steps) revert WrongPosition(steps, _end.step);
@@ -333,29 +381,34 @@ contract DisputeGame is IDisputeGame {
         }
         if (_last.root != end) revert RootMismatch("h_{i+1}", end, _last.root);
 
-        _move(p);
+        _move(r, p);
         s.hi = end;
         s.stepRoot = _stepRoot;
-        emit StepCommitted(GAME_ID(), p, i, _stepRoot);
-        if (_sides[_other(p)].moved) _settleStepCommit();
+        GameId id = GAME_ID();
+        emit StepCommitted(id, p, i, _stepRoot);
+        if (_moved(r, _other(p))) _settleStepCommit(r, id);
+        else _round = r;
     }
 
     /// @inheritdoc IDisputeGame
     function revealOpRoot(GavelMerkle.OpRootProof calldata _proof) external {
-        Party p = _party(Phase.Ops);
-        uint64 mid = lo + (hi - lo) / 2;
-        if (_proof.step != step) revert WrongPosition(step, _proof.step);
+        (Party p, Round memory r) = _party(Phase.Ops);
+        uint64 mid = r.lo + (r.hi - r.lo) / 2;
+        uint64 i = step;
+        if (_proof.step != i) revert WrongPosition(i, _proof.step);
         if (_proof.op != mid) revert WrongPosition(mid, _proof.op);
         uint32 count = OPS() + 1;
         if (_proof.count != count) revert WrongCount(count, _proof.count);
-        Side storage s = _sides[uint8(p)];
+        Roots storage s = _sides[uint8(p)];
         if (!GavelMerkle.verifyOpRoot(_proof, s.stepRoot)) revert InvalidProof("op root", p);
 
-        _move(p);
+        _move(r, p);
         s.a = _proof.root;
+        GameId id = GAME_ID();
         // forge-lint: disable-next-line(unsafe-typecast) mid < hi <= OPS, a uint32.
-        emit OpRootRevealed(GAME_ID(), p, uint32(mid), _proof.root);
-        if (_sides[_other(p)].moved) _settleBisection(mid, Phase.Slot);
+        emit OpRootRevealed(id, p, uint32(mid), _proof.root);
+        if (_moved(r, _other(p))) _settleBisection(r, id, mid, Phase.Slot);
+        else _round = r;
     }
 
     ////////////////////////////////////////////////////////////////
@@ -369,7 +422,7 @@ contract DisputeGame is IDisputeGame {
         GavelMerkle.SlotProof calldata _pre,
         bytes32 _dataRoot
     ) external {
-        Party p = _party(Phase.Slot);
+        (Party p, Round memory r) = _party(Phase.Slot);
         (bytes32 opHash, uint256 len) = _openDescriptor(_op, _opPath, p);
         if (_pre.slot != _op.out) revert WrongPosition(_op.out, _pre.slot);
         uint32 slots = SLOTS();
@@ -377,38 +430,35 @@ contract DisputeGame is IDisputeGame {
         if (!GavelMerkle.verifySlot(_pre, agreed)) revert InvalidProof("slot", p);
         // The post-state is the pre-state with only the written slot replaced.
         (, bytes32 memoryAfter) = GavelMerkle.slotAnchorWith(_pre, GavelMerkle.wrapTensor(_op.shapes[0], _dataRoot));
-        Side storage s = _sides[uint8(p)];
+        Roots storage s = _sides[uint8(p)];
         if (memoryAfter != s.hi) revert InvalidProof("post-state", p);
 
-        _move(p);
+        _move(r, p);
         s.a = _dataRoot;
-        if (descriptorHash == bytes32(uint256(1))) {
-            descriptorHash = opHash;
-            // forge-lint: disable-next-line(unsafe-typecast) len <= MAX_ELEMENTS.
-            chunks = uint64(GavelMerkle.chunkCount(len));
-            // forge-lint: disable-next-line(unsafe-typecast) len <= MAX_ELEMENTS.
-            elements = uint64(len);
-            opKind = _op.kind;
-        }
+        uint64 n = _recordDescriptor(opHash, len, _op.kind);
         emit SlotRevealed(GAME_ID(), p, _op.out, _dataRoot);
-        if (_sides[_other(p)].moved) {
-            uint256 d = GavelMerkle.depth(chunks);
+        if (_moved(r, _other(p))) {
+            uint256 d = GavelMerkle.depth(n);
             // forge-lint: disable-next-line(unsafe-typecast) depth of <= 2^23 chunks.
-            level = uint8(d);
-            _next(d == 0 ? _replayPhase() : Phase.Descent, 0, 0);
+            r.level = uint8(d);
+            _next(r, GAME_ID(), d == 0 ? _replayPhase() : Phase.Descent, 0, 0);
+        } else {
+            _round = r;
         }
     }
 
     /// @inheritdoc IDisputeGame
     function revealChildren(bytes32 _left, bytes32 _right) external {
-        Party p = _party(Phase.Descent);
-        Side storage s = _sides[uint8(p)];
+        (Party p, Round memory r) = _party(Phase.Descent);
+        Roots storage s = _sides[uint8(p)];
         if (GavelMerkle.node(_left, _right) != s.a) revert InvalidProof("children", p);
-        _move(p);
+        _move(r, p);
         s.a = _left;
         s.b = _right;
-        emit ChildrenRevealed(GAME_ID(), p, level - 1, _left, _right);
-        if (_sides[_other(p)].moved) _settleDescent();
+        GameId id = GAME_ID();
+        emit ChildrenRevealed(id, p, r.level - 1, _left, _right);
+        if (_moved(r, _other(p))) _settleDescent(r, id);
+        else _round = r;
     }
 
     ////////////////////////////////////////////////////////////////
@@ -417,14 +467,17 @@ contract DisputeGame is IDisputeGame {
 
     /// @inheritdoc IDisputeGame
     function revealChunk(bytes calldata _data) external {
-        Party p = _party(Phase.ChunkReveal);
-        Side storage s = _sides[uint8(p)];
+        (Party p, Round memory r) = _party(Phase.ChunkReveal);
+        Roots storage s = _sides[uint8(p)];
         uint256 want = _chunkLength();
         if (_data.length != want * 4) revert WrongCount(want * 4, _data.length);
         if (GavelMerkle.chunkLeaf(_data) != s.a) revert InvalidProof("chunk", p);
-        _move(p);
-        emit ChunkRevealed(GAME_ID(), p, chunk, _data);
-        if (_sides[_other(p)].moved) _next(Phase.Replay, chunk, 0);
+        _move(r, p);
+        uint64 c = chunk;
+        GameId id = GAME_ID();
+        emit ChunkRevealed(id, p, c, _data);
+        if (_moved(r, _other(p))) _next(r, id, Phase.Replay, c, 0);
+        else _round = r;
     }
 
     /// @inheritdoc IDisputeGame
@@ -435,7 +488,8 @@ contract DisputeGame is IDisputeGame {
         bytes calldata _challengerChunk,
         OneStepReplay.InputOpening[] calldata _inputs
     ) external {
-        if (phase != Phase.Replay) revert WrongPhase(phase, Phase.Replay);
+        Round memory r = _round;
+        if (r.phase != Phase.Replay) revert WrongPhase(r.phase, Phase.Replay);
         bytes32 h = keccak256(abi.encode(_op));
         if (h != descriptorHash) revert RootMismatch("descriptor", descriptorHash, h);
         if (_isElementwise(_op.kind)) revert WrongReplay(_op.kind);
@@ -448,7 +502,7 @@ contract DisputeGame is IDisputeGame {
         uint256 e = uint256(chunk) * GavelMerkle.CHUNK_ELEMENTS + _index;
         int32 v = REPLAYER().replayElement(_op, step, e, agreed, SLOTS(), _inputs);
         emit ElementReplayed(GAME_ID(), e, v);
-        _resolve(vs == v, Outcome.Replayed);
+        _resolve(r, vs == v, Outcome.Replayed);
     }
 
     /// @inheritdoc IDisputeGame
@@ -457,14 +511,15 @@ contract DisputeGame is IDisputeGame {
         GavelMerkle.SlotProof[] calldata _slots,
         GavelMerkle.ChunkProof[] calldata _chunks
     ) external {
-        if (phase != Phase.Replay) revert WrongPhase(phase, Phase.Replay);
+        Round memory r = _round;
+        if (r.phase != Phase.Replay) revert WrongPhase(r.phase, Phase.Replay);
         bytes32 h = keccak256(abi.encode(_op));
         if (h != descriptorHash) revert RootMismatch("descriptor", descriptorHash, h);
         if (!_isElementwise(_op.kind)) revert WrongReplay(_op.kind);
         bytes32 leaf = _replayChunk(_op, _slots, _chunks);
         emit Replayed(GAME_ID(), chunk, leaf);
         // The two leaves differ, so at most one equals the recomputed one.
-        _resolve(_sides[0].a == leaf, Outcome.Replayed);
+        _resolve(r, _sides[0].a == leaf, Outcome.Replayed);
     }
 
     ////////////////////////////////////////////////////////////////
@@ -473,73 +528,127 @@ contract DisputeGame is IDisputeGame {
 
     /// @inheritdoc IDisputeGame
     function timeout() external {
-        if (phase == Phase.Resolved) revert WrongPhase(phase, Phase.Replay);
-        uint256 elapsed = block.timestamp - roundStart;
-        Side storage s0 = _sides[0];
-        Side storage s1 = _sides[1];
-        bool out0 = !s0.moved && elapsed > s0.remaining;
-        bool out1 = !s1.moved && elapsed > s1.remaining;
-        if (!out0 && !out1) revert NoTimeout(phase);
+        Round memory r = _round;
+        if (r.phase == Phase.Resolved) revert WrongPhase(r.phase, Phase.Replay);
+        uint256 elapsed = block.timestamp - r.start;
+        bool out0 = r.flags & MOVED_SOLVER == 0 && elapsed > r.remaining0;
+        bool out1 = r.flags & MOVED_CHALLENGER == 0 && elapsed > r.remaining1;
+        if (!out0 && !out1) revert NoTimeout(r.phase);
         // Both out: the one that ran out first loses; on a tie, the challenger.
-        bool solverLoses = out0 && (!out1 || s0.remaining < s1.remaining);
-        _resolve(!solverLoses, Outcome.Timeout);
+        bool solverLoses = out0 && (!out1 || r.remaining0 < r.remaining1);
+        _resolve(r, !solverLoses, Outcome.Timeout);
     }
 
     /// @inheritdoc IDisputeGame
     function resolveUnbound() external {
         if (BOUND()) revert ProgramBound();
-        if (phase == Phase.Resolved) revert WrongPhase(phase, Phase.Checkpoints);
-        _resolve(false, Outcome.Unbound);
+        Round memory r = _round;
+        if (r.phase == Phase.Resolved) revert WrongPhase(r.phase, Phase.Checkpoints);
+        _resolve(r, false, Outcome.Unbound);
     }
 
     ////////////////////////////////////////////////////////////////
     //                           VIEWS                            //
     ////////////////////////////////////////////////////////////////
 
+    /// @notice The current phase.
+    function phase() external view returns (Phase) {
+        return _round.phase;
+    }
+
+    /// @notice The agreed position: a checkpoint, then an op boundary.
+    function lo() external view returns (uint64) {
+        return _round.lo;
+    }
+
+    /// @notice The first disputed position: a checkpoint, then an op boundary.
+    function hi() external view returns (uint64) {
+        return _round.hi;
+    }
+
+    /// @notice When the current round started.
+    function roundStart() external view returns (uint64) {
+        return _round.start;
+    }
+
+    /// @notice Height of the current chunk-tree nodes (phase `Descent`; 0 at a leaf).
+    function level() external view returns (uint8) {
+        return _round.level;
+    }
+
+    /// @notice Whether the parties' roots at `hi` were revealed (false while `hi = N`).
+    function hiKnown() external view returns (bool) {
+        return _round.flags & HI_KNOWN != 0;
+    }
+
     /// @notice A party's state.
     /// @param _who The party.
     /// @return side_ Its roots, reveal, clock and whether it moved this round.
     function sideOf(Party _who) external view returns (Side memory side_) {
-        side_ = _sides[uint8(_who)];
+        Roots storage s = _sides[uint8(_who)];
+        Round memory r = _round;
+        side_ = Side({
+            hi: s.hi, stepRoot: s.stepRoot, a: s.a, b: s.b, remaining: _remaining(r, _who), moved: _moved(r, _who)
+        });
     }
 
     /// @notice Seconds a party has left now (0 if it ran out).
     /// @param _who The party.
     /// @return left_ Its clock minus the time it has owed a move this round.
     function clockLeft(Party _who) external view returns (uint256 left_) {
-        Side storage s = _sides[uint8(_who)];
-        if (s.moved || phase == Phase.Resolved) return s.remaining;
-        uint256 elapsed = block.timestamp - roundStart;
-        left_ = elapsed >= s.remaining ? 0 : s.remaining - elapsed;
+        Round memory r = _round;
+        uint256 remaining = _remaining(r, _who);
+        if (_moved(r, _who) || r.phase == Phase.Resolved) return remaining;
+        uint256 elapsed = block.timestamp - r.start;
+        left_ = elapsed >= remaining ? 0 : remaining - elapsed;
     }
 
     ////////////////////////////////////////////////////////////////
     //                         INTERNAL                           //
     ////////////////////////////////////////////////////////////////
 
-    /// @dev The caller's party, checking the phase and that the job is bound.
-    function _party(Phase _expected) internal view returns (Party p_) {
-        if (phase != _expected) revert WrongPhase(phase, _expected);
+    /// @dev The caller's party and the round (one storage read), checking the phase and
+    ///      that the job is bound.
+    function _party(Phase _expected) internal view returns (Party p_, Round memory r_) {
+        r_ = _round;
+        if (r_.phase != _expected) revert WrongPhase(r_.phase, _expected);
         if (!BOUND()) revert ProgramUnbound();
-        if (msg.sender == SOLVER()) return Party.Solver;
-        if (msg.sender == CHALLENGER()) return Party.Challenger;
+        if (msg.sender == SOLVER()) return (Party.Solver, r_);
+        if (msg.sender == CHALLENGER()) return (Party.Challenger, r_);
         revert NotAParty(msg.sender);
     }
 
-    /// @dev Charges the party's clock for this round and marks it moved.
-    function _move(Party _p) internal returns (Side storage s_) {
-        s_ = _sides[uint8(_p)];
-        if (s_.moved) revert AlreadyMoved(_p);
-        uint256 elapsed = block.timestamp - roundStart;
-        if (elapsed > s_.remaining) revert ClockExpired(_p, elapsed, s_.remaining);
-        // forge-lint: disable-next-line(unsafe-typecast) elapsed <= remaining, a uint64.
-        s_.remaining -= uint64(elapsed);
-        s_.moved = true;
+    /// @dev Charges the party's clock for this round and marks it moved (in `_r`, which
+    ///      the caller writes back).
+    function _move(Round memory _r, Party _p) internal view {
+        if (_moved(_r, _p)) revert AlreadyMoved(_p);
+        uint256 elapsed = block.timestamp - _r.start;
+        uint256 remaining = _remaining(_r, _p);
+        if (elapsed > remaining) revert ClockExpired(_p, elapsed, remaining);
+        // forge-lint: disable-next-line(unsafe-typecast) elapsed <= remaining, a uint32.
+        uint32 left = uint32(remaining - elapsed);
+        if (_p == Party.Solver) {
+            _r.remaining0 = left;
+            _r.flags |= MOVED_SOLVER;
+        } else {
+            _r.remaining1 = left;
+            _r.flags |= MOVED_CHALLENGER;
+        }
+    }
+
+    /// @dev Whether `_p` moved in the round `_r`.
+    function _moved(Round memory _r, Party _p) internal pure returns (bool moved_) {
+        moved_ = _r.flags & (_p == Party.Solver ? MOVED_SOLVER : MOVED_CHALLENGER) != 0;
+    }
+
+    /// @dev `_p`'s clock at the start of the round `_r`.
+    function _remaining(Round memory _r, Party _p) internal pure returns (uint64 remaining_) {
+        remaining_ = _p == Party.Solver ? _r.remaining0 : _r.remaining1;
     }
 
     /// @dev The other party.
-    function _other(Party _p) internal pure returns (uint8 other_) {
-        other_ = _p == Party.Solver ? 1 : 0;
+    function _other(Party _p) internal pure returns (Party other_) {
+        other_ = _p == Party.Solver ? Party.Challenger : Party.Solver;
     }
 
     /// @dev A party's trace root.
@@ -547,13 +656,14 @@ contract DisputeGame is IDisputeGame {
         root_ = _p == Party.Solver ? SOLVER_TRACE_ROOT() : CHALLENGER_TRACE_ROOT();
     }
 
-    /// @dev Starts the next round in `_phase`.
-    function _next(Phase _phase, uint64 _lo, uint64 _hi) internal {
-        phase = _phase;
-        roundStart = uint64(block.timestamp);
-        _sides[0].moved = false;
-        _sides[1].moved = false;
-        emit RoundSettled(GAME_ID(), _phase, _lo, _hi);
+    /// @dev Starts the next round in `_phase` and writes the round back.
+    function _next(Round memory _r, GameId _id, Phase _phase, uint64 _lo, uint64 _hi) internal {
+        _r.phase = _phase;
+        // forge-lint: disable-next-line(unsafe-typecast) a timestamp before the year 36812.
+        _r.start = uint40(block.timestamp);
+        _r.flags &= ~(MOVED_SOLVER | MOVED_CHALLENGER);
+        _round = _r;
+        emit RoundSettled(_id, _phase, _lo, _hi);
     }
 
     /// @dev Opens op `opIndex`'s descriptor in the op tree; returns its hash and the
@@ -574,78 +684,92 @@ contract DisputeGame is IDisputeGame {
         hash_ = keccak256(encoded);
     }
 
+    /// @dev Records the disputed op on the first `revealSlot` (both parties open the
+    ///      same leaf of the op tree, so the second finds it recorded); returns the written
+    ///      slot's chunk count.
+    function _recordDescriptor(bytes32 _hash, uint256 _len, uint8 _kind) internal returns (uint64 chunks_) {
+        if (descriptorHash != bytes32(uint256(1))) return chunks;
+        descriptorHash = _hash;
+        // forge-lint: disable-next-line(unsafe-typecast) len <= MAX_ELEMENTS.
+        chunks_ = uint64(GavelMerkle.chunkCount(_len));
+        chunks = chunks_;
+        // forge-lint: disable-next-line(unsafe-typecast) len <= MAX_ELEMENTS.
+        elements = uint64(_len);
+        opKind = _kind;
+    }
+
     /// @dev Both revealed the root at `_mid`: agreed moves `lo` up, disputed moves `hi`
     ///      down; when they are adjacent the game goes to `_then`.
-    function _settleBisection(uint64 _mid, Phase _then) internal {
+    function _settleBisection(Round memory _r, GameId _id, uint64 _mid, Phase _then) internal {
         bytes32 a0 = _sides[0].a;
         bytes32 a1 = _sides[1].a;
-        uint64 newLo = lo;
-        uint64 newHi = hi;
         if (a0 == a1) {
-            newLo = _mid;
             agreed = a0;
-            lo = _mid;
+            _r.lo = _mid;
         } else {
-            newHi = _mid;
-            hi = _mid;
+            _r.hi = _mid;
             _sides[0].hi = a0;
             _sides[1].hi = a1;
-            hiKnown = true;
+            _r.flags |= HI_KNOWN;
         }
+        uint64 newLo = _r.lo;
+        uint64 newHi = _r.hi;
         if (newHi - newLo > 1) {
-            _next(phase, newLo, newHi);
+            _next(_r, _id, _r.phase, newLo, newHi);
         } else if (_then == Phase.StepCommit) {
             step = newLo;
-            _next(Phase.StepCommit, newLo, newHi);
+            _next(_r, _id, Phase.StepCommit, newLo, newHi);
         } else {
             // forge-lint: disable-next-line(unsafe-typecast) newLo < OPS, a uint32.
             opIndex = uint32(newLo);
-            _next(Phase.Slot, newLo, newHi);
+            _next(_r, _id, Phase.Slot, newLo, newHi);
         }
     }
 
     /// @dev Both committed their step roots: bisect over the ops, or end if the parties
     ///      turn out to agree on `h_N` (then nothing the solver committed is disputed).
-    function _settleStepCommit() internal {
-        if (!hiKnown) {
-            hiKnown = true;
+    function _settleStepCommit(Round memory _r, GameId _id) internal {
+        if (_r.flags & HI_KNOWN == 0) {
+            _r.flags |= HI_KNOWN;
             if (_sides[0].hi == _sides[1].hi) {
-                _resolve(true, Outcome.NoDisagreement);
+                _resolve(_r, true, Outcome.NoDisagreement);
                 return;
             }
         }
-        lo = 0;
+        _r.lo = 0;
         uint32 k = OPS();
-        hi = k;
+        _r.hi = k;
         if (k == 1) {
             opIndex = 0;
-            _next(Phase.Slot, 0, 1);
+            _next(_r, _id, Phase.Slot, 0, 1);
         } else {
-            _next(Phase.Ops, 0, k);
+            _next(_r, _id, Phase.Ops, 0, k);
         }
     }
 
     /// @dev Both revealed their children: follow the left ones if they differ, else the
     ///      right ones. At a leaf past the last chunk (padding, which must be the zero
     ///      word) the party with a non-zero leaf loses.
-    function _settleDescent() internal {
-        Side storage s0 = _sides[0];
-        Side storage s1 = _sides[1];
+    function _settleDescent(Round memory _r, GameId _id) internal {
+        Roots storage s0 = _sides[0];
+        Roots storage s1 = _sides[1];
         uint64 c = chunk * 2;
-        if (s0.a == s1.a) {
+        bytes32 a0 = s0.a;
+        if (a0 == s1.a) {
             c += 1;
-            s0.a = s0.b;
+            a0 = s0.b;
+            s0.a = a0;
             s1.a = s1.b;
         }
         chunk = c;
-        uint8 l = level - 1;
-        level = l;
+        uint8 l = _r.level - 1;
+        _r.level = l;
         if (l > 0) {
-            _next(Phase.Descent, c, 0);
+            _next(_r, _id, Phase.Descent, c, 0);
         } else if (c >= chunks) {
-            _resolve(s0.a == bytes32(0), Outcome.Padding);
+            _resolve(_r, a0 == bytes32(0), Outcome.Padding);
         } else {
-            _next(_replayPhase(), c, 0);
+            _next(_r, _id, _replayPhase(), c, 0);
         }
     }
 
@@ -748,9 +872,11 @@ contract DisputeGame is IDisputeGame {
         }
     }
 
-    /// @dev Ends the game and reports to the market (the only external call, last).
-    function _resolve(bool _solverWon, Outcome _outcome) internal {
-        phase = Phase.Resolved;
+    /// @dev Ends the game (writing the round `_r` back) and reports to the market (the
+    ///      only external call, last).
+    function _resolve(Round memory _r, bool _solverWon, Outcome _outcome) internal {
+        _r.phase = Phase.Resolved;
+        _round = _r;
         solverWon = _solverWon;
         outcome = _outcome;
         GameId id = GAME_ID();
