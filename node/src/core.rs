@@ -225,7 +225,7 @@ impl Core {
     /// The fault and strategy this node plays with.
     pub(crate) fn cheat(&self, program: &gavel_executor::Program) -> (Option<Tamper>, Strategy) {
         match self.cfg.adversary {
-            Some(a) => (Some(a.tamper(program)), a.strategy()),
+            Some(a) => (a.tamper(program), a.strategy()),
             None => (None, Strategy::Honest),
         }
     }

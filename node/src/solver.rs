@@ -420,9 +420,13 @@ impl Solver {
             let Some(mut rec) = self.get(id)? else { continue };
             match run.handle.await {
                 Ok(Ok(Some(roots))) => {
+                    let output_root = match self.core.cfg.adversary {
+                        Some(a) => a.submitted_output_root(roots.output_root),
+                        None => roots.output_root,
+                    };
                     rec.trace_root = Some(roots.trace_root);
-                    rec.output_root = Some(roots.output_root);
-                    tracing::info!(job = id, trace_root = %roots.trace_root, output_root = %roots.output_root, "run finished");
+                    rec.output_root = Some(output_root);
+                    tracing::info!(job = id, trace_root = %roots.trace_root, %output_root, "run finished");
                     self.set(&mut rec, SolverStage::Executed, "")?;
                 }
                 Ok(Ok(None)) => {}

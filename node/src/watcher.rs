@@ -1,6 +1,8 @@
 //! The watchtower daemon: follows submitted results, re-executes them (all, or a sample),
-//! challenges the ones whose trace differs from its own, plays those games to the end and
-//! withdraws what it wins.
+//! challenges the ones whose trace root or output root differs from its own (with its own
+//! trace root, which is the solver's when only the output root differs: the game binds the
+//! output root to the trace at the last step), plays those games to the end and withdraws
+//! what it wins.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -31,13 +33,13 @@ pub enum WatchStage {
     Skipped,
     /// Being re-executed.
     Executing,
-    /// Our trace agrees with the solver's.
+    /// Our trace root and output root are the solver's.
     Agreed,
     /// Intent: the challenge is being sent.
     Challenging,
     /// Challenged; the game is in the `games` table.
     Challenged,
-    /// Our trace differs, but the challenge window closed first.
+    /// Our roots differ, but the challenge window closed first.
     Late,
 }
 
@@ -385,17 +387,18 @@ impl Watcher {
                 Ok(Ok(Some(roots))) => {
                     rec.trace_root = Some(roots.trace_root);
                     rec.output_root = Some(roots.output_root);
-                    if roots.trace_root == rec.solver_trace_root {
-                        let note = if roots.output_root == rec.solver_output_root {
-                            ""
-                        } else {
-                            "same trace root but another output root: the market takes no challenge with the \
-                             solver's own trace root"
-                        };
-                        self.set(&mut rec, WatchStage::Agreed, note)?;
+                    if roots.trace_root == rec.solver_trace_root && roots.output_root == rec.solver_output_root {
+                        self.set(&mut rec, WatchStage::Agreed, "")?;
                     } else {
-                        tracing::warn!(job = id, solver = %rec.solver_trace_root, ours = %roots.trace_root,
-                            "the solver's trace differs from ours: challenging");
+                        if roots.trace_root == rec.solver_trace_root {
+                            // The game binds the output root to the trace: with equal trace
+                            // roots the solver must open h_N as its output root at the end.
+                            tracing::warn!(job = id, solver = %rec.solver_output_root, ours = %roots.output_root,
+                                "same trace but another output root: challenging with the solver's own trace root");
+                        } else {
+                            tracing::warn!(job = id, solver = %rec.solver_trace_root, ours = %roots.trace_root,
+                                "the solver's trace differs from ours: challenging");
+                        }
                         let j = self.core.chain.job(id).await?;
                         let now = self.core.chain.now().await?;
                         self.challenge(rec, &j, now).await?;

@@ -128,6 +128,22 @@ fn a_solver_with_a_wrong_final_output_is_disputed_and_slashed() {
 }
 
 #[test]
+fn a_solver_with_an_honest_trace_and_a_wrong_output_root_is_disputed_and_slashed() {
+    let p = play(Some("wrong-output-root"), None, true);
+    assert_solver_lost(&p);
+    // The watchtower challenged with the solver's own trace root; the solver could not
+    // open h_N as its output root and lost on time.
+    let show = p.env.json_as(SUBMITTER, &["dispute", "show", "1"]);
+    assert_eq!((show["outcome"].as_str(), show["solver_won"].as_bool()), (Some("timeout"), Some(false)), "{show}");
+    let game = show["address"].as_str().unwrap();
+    let root = |f: &str| p.env.cast(&["call", game, &format!("{f}()(bytes32)")]);
+    assert_eq!(root("CHALLENGER_TRACE_ROOT"), root("SOLVER_TRACE_ROOT"));
+    let job = p.env.json_as(SUBMITTER, &["job", "show", "1"]);
+    assert_eq!(job["trace_root"].as_str(), Some(root("SOLVER_TRACE_ROOT").as_str()), "{job}");
+    assert_eq!(job["output_root"].as_str(), Some(root("SOLVER_OUTPUT_ROOT").as_str()), "{job}");
+}
+
+#[test]
 fn a_solver_that_lies_in_the_bisection_loses_on_time() {
     assert_solver_lost(&play(Some("lie-in-bisection"), None, true));
 }
