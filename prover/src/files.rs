@@ -5,7 +5,8 @@
 //! DIR/program.json             the program's canonical JSON (keccak = program hash)
 //! DIR/inputs/0x<hash>.bin      input tensors, little-endian i32 (keccak = name)
 //! DIR/roots.bin                header, then one 40-byte record per checkpoint root
-//! DIR/checkpoints/<step>.ckpt  variable slots after a stored step (executor format)
+//! DIR/checkpoints/<step>.ckpt  state slots after `step` steps (executor format), from
+//!                              which step `step` rebuilds the memory of kept step `step + 1`
 //! DIR/done.json                summary (sealed JSON), written once everything is synced
 //! ```
 //!
@@ -33,8 +34,9 @@ pub(crate) const DONE: &str = "done.json";
 
 /// Format name in the manifest.
 pub(crate) const FORMAT: &str = "gavel-trace-store";
-/// Store format version.
-pub(crate) const VERSION: u32 = 1;
+/// Store format version. 2: checkpoint files hold only the state slots (not the
+/// step-local ones), before the step that leads to a kept checkpoint.
+pub(crate) const VERSION: u32 = 2;
 
 const ROOTS_MAGIC: &[u8; 8] = b"GVLROOT1";
 const HEADER: u64 = 8 + 32;
@@ -59,9 +61,16 @@ pub(crate) struct Manifest {
 }
 
 impl Manifest {
-    /// Whether the tensors after `step` are kept.
+    /// Whether the memory after `step` is kept: rebuilt from a checkpoint file (or, for
+    /// steps 0 and 1, from the initial memory) without re-executing from an earlier one.
     pub(crate) fn keeps(&self, step: u64) -> bool {
         step == 0 || step == self.steps || step.is_multiple_of(self.every)
+    }
+
+    /// The checkpoint file that kept step `step` is rebuilt from: the state slots after
+    /// `step - 1` steps. `None` for steps 0 and 1 (the initial memory serves them).
+    pub(crate) fn file_for(&self, step: u64) -> Option<u64> {
+        (step >= 2 && self.keeps(step)).then(|| step - 1)
     }
 }
 
@@ -132,7 +141,7 @@ pub(crate) fn read_sealed<T: Serialize + DeserializeOwned>(path: &Path) -> Resul
     Ok(sealed.body)
 }
 
-/// The path of the checkpoint file for `step`.
+/// The path of the checkpoint file holding the state slots after `step` steps.
 pub(crate) fn checkpoint_path(dir: &Path, step: u64) -> PathBuf {
     dir.join(CHECKPOINTS).join(format!("{step:010}.ckpt"))
 }

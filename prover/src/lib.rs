@@ -16,6 +16,8 @@
 //! A run is recorded by a [`TraceWriter`], directly or through the [`Traced`] backend
 //! adapter that `gavel_executor::train` drives like any backend; a [`TraceStore`] then
 //! answers the dispute game's queries, re-executing from the nearest kept checkpoint.
+//! Its checkpoint files hold only the state slots ([`step_local_slots`] tells them from
+//! the step-local ones, which a step writes before it reads them).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -45,6 +47,7 @@ mod nodes;
 mod program;
 mod proof;
 mod record;
+mod state;
 mod store;
 mod tamper;
 pub mod vectors;
@@ -55,5 +58,6 @@ pub use nodes::ChunkTree;
 pub use program::{OP_KINDS, OpDescriptor, OpOpening, OpTable, ProgramCommitment, TAG_OP, TAG_PROGRAM, op_kind};
 pub use proof::{CheckpointProof, ChunkProof, ElementOpening, OpRootProof, SlotProof, StateProof};
 pub use record::{Resumed, TraceSummary, TraceWriter, Traced};
+pub use state::step_local_slots;
 pub use store::{Position, TraceStore};
 pub use tamper::{Tamper, Tampered};

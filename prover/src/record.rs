@@ -20,6 +20,7 @@ use crate::{
     commit::{CHUNK_ELEMENTS, MemoryRoots, trace_root},
     error::{Error, Result},
     files::{self, Done, Manifest, RootLog},
+    state::state_var_slots,
 };
 
 /// Steps the recorder may fall behind the run before the run waits for it.
@@ -73,8 +74,9 @@ impl TraceWriter {
     }
 
     /// Creates a trace store in `dir` (made if missing; it must not hold a store yet)
-    /// for `program` starting from its initial memory, keeping the tensors of every
-    /// `every`-th checkpoint (and of the first and last).
+    /// for `program` starting from its initial memory, keeping every `every`-th
+    /// checkpoint (and the last): a file of the state slots before the step that leads
+    /// to it, from which one step rebuilds it.
     pub fn create(dir: &Path, program: Arc<Program>, inputs: &Inputs, every: u64) -> Result<Self> {
         if every == 0 {
             return Err(Error::Exists { dir: dir.into(), msg: "the checkpoint interval must be at least 1".into() });
@@ -125,8 +127,7 @@ impl TraceWriter {
             chunk_elements: CHUNK_ELEMENTS as u32,
             inputs: hashes,
         };
-        let store = Store { dir: dir.to_path_buf(), manifest: manifest.clone(), log };
-        store.write_checkpoint(&program, 0, &memory)?;
+        let store = Store::new(dir, manifest.clone(), log, &program);
         store.log.sync()?;
         files::sync_dir(&dir.join(files::CHECKPOINTS))?;
         files::write_sealed(&dir.join(files::MANIFEST), &manifest)?;
@@ -146,10 +147,11 @@ impl TraceWriter {
         if recorded == 0 {
             return Err(files::corrupt(&dir.join(files::ROOTS), "holds no root: the store cannot be resumed"));
         }
-        // The last intact kept checkpoint; the initial memory if none is.
+        // The last kept checkpoint whose file is intact; the initial memory if none is.
         let mut found = None;
-        for s in (1..recorded).rev().filter(|&s| manifest.keeps(s) && files::checkpoint_path(dir, s).exists()) {
-            match opened.load_checkpoint(s, None) {
+        let present = |s: u64| manifest.file_for(s).is_none_or(|f| files::checkpoint_path(dir, f).exists());
+        for s in (1..recorded).rev().filter(|&s| manifest.keeps(s) && present(s)) {
+            match opened.load_checkpoint(s, None, None) {
                 Ok(state) => {
                     found = Some((s, state));
                     break;
@@ -169,12 +171,13 @@ impl TraceWriter {
                 (0, (memory, roots))
             }
         };
-        // Drop what lies past the resumption point.
+        // Drop what lies past the resumption point: the files of later kept checkpoints
+        // (file `s` holds the state before step `s`, for the checkpoint after it).
         let ckpts = dir.join(files::CHECKPOINTS);
         for entry in fs::read_dir(&ckpts).map_err(files::io("listing", &ckpts))? {
             let path = entry.map_err(files::io("listing", &ckpts))?.path();
             let stem = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok());
-            if stem.is_none_or(|s| s > last) || path.extension().is_some_and(|e| e == "tmp") {
+            if stem.is_none_or(|s| s >= last) || path.extension().is_some_and(|e| e == "tmp") {
                 fs::remove_file(&path).map_err(files::io("removing", &path))?;
             }
         }
@@ -182,7 +185,7 @@ impl TraceWriter {
         let mut checkpoints = opened.roots;
         checkpoints.truncate(last as usize + 1);
         let program = opened.program.clone();
-        let store = Store { dir: dir.to_path_buf(), manifest, log };
+        let store = Store::new(dir, manifest, log, &program);
         tracing::info!(dir = %dir.display(), step = last, "resuming trace store");
         let worker = Worker { checkpoints, memory: memory.clone(), roots, store: Some(store) };
         Ok(Resumed { writer: Self::start(program, last, Some(dir.to_path_buf()), worker), next: last, memory })
@@ -192,10 +195,9 @@ impl TraceWriter {
         let written: BTreeSet<SlotId> = program.ops.iter().map(|op| op.output()).collect();
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let steps = program.steps;
-        let prog = program.clone();
         let handle = thread::Builder::new()
             .name("gavel-trace".into())
-            .spawn(move || worker.run(&prog, steps, rx))
+            .spawn(move || worker.run(steps, rx))
             .expect("spawning the trace recorder thread");
         Self { program, written: written.into_iter().collect(), next, dir, tx: Some(tx), worker: Some(handle) }
     }
@@ -296,11 +298,22 @@ struct Store {
     dir: PathBuf,
     manifest: Manifest,
     log: RootLog,
+    /// keccak256 of the program.
+    program: Hash32,
+    /// The state slots: what a checkpoint file holds.
+    state: Vec<SlotId>,
 }
 
 impl Store {
-    fn write_checkpoint(&self, program: &Program, step: u64, memory: &Memory) -> Result<()> {
-        let bytes = Checkpoint::of(program, step, memory).to_bytes();
+    fn new(dir: &Path, manifest: Manifest, log: RootLog, program: &Program) -> Self {
+        let state = state_var_slots(program);
+        Self { dir: dir.to_path_buf(), program: manifest.program, manifest, log, state }
+    }
+
+    /// Writes the state slots of `memory`, the memory after `step` steps.
+    fn write_checkpoint(&self, step: u64, memory: &Memory) -> Result<()> {
+        let slots = self.state.iter().map(|&id| (id, memory.slot(id).to_vec())).collect();
+        let bytes = Checkpoint { step, program: self.program, slots }.to_bytes();
         files::write_atomic(&files::checkpoint_path(&self.dir, step), &bytes, false)
     }
 }
@@ -315,9 +328,15 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self, program: &Program, steps: u64, rx: mpsc::Receiver<Written>) -> Result<Self> {
+    fn run(mut self, steps: u64, rx: mpsc::Receiver<Written>) -> Result<Self> {
         for slots in rx {
             let done = self.checkpoints.len() as u64;
+            // The memory before the step that leads to a kept checkpoint is its file.
+            if let Some(store) = &self.store
+                && let Some(before) = store.manifest.file_for(done)
+            {
+                store.write_checkpoint(before, &self.memory)?;
+            }
             for (id, values) in slots {
                 self.roots.update(id, &values)?;
                 self.memory.set_slot(id, values);
@@ -326,9 +345,6 @@ impl Worker {
             self.checkpoints.push(h);
             if let Some(store) = &mut self.store {
                 store.log.append(&h)?;
-                if store.manifest.keeps(done) {
-                    store.write_checkpoint(program, done, &self.memory)?;
-                }
             }
             debug_assert!(done <= steps);
         }

@@ -16,6 +16,7 @@ use crate::{
     files::{self, Done, Manifest, corrupt},
     merkle,
     proof::{CheckpointProof, ChunkProof, ElementOpening, OpRootProof, SlotProof, StateProof},
+    state::state_var_slots,
     tamper::Tamper,
 };
 
@@ -65,19 +66,7 @@ impl Opened {
                 format!("no {}: not a trace store, or its creation was interrupted", files::MANIFEST),
             ));
         }
-        let manifest: Manifest = files::read_sealed(&manifest_path)?;
-        if manifest.format != files::FORMAT || manifest.version != files::VERSION {
-            return Err(corrupt(
-                &manifest_path,
-                format!(
-                    "format {} v{} is not {} v{}",
-                    manifest.format,
-                    manifest.version,
-                    files::FORMAT,
-                    files::VERSION
-                ),
-            ));
-        }
+        let manifest: Manifest = read_manifest(&manifest_path)?;
         if manifest.chunk_elements != CHUNK_ELEMENTS as u32 || manifest.every == 0 {
             return Err(corrupt(&manifest_path, "unsupported chunk size or checkpoint interval"));
         }
@@ -131,47 +120,122 @@ impl Opened {
         Ok(Self { dir: dir.into(), manifest, program, inputs, roots, done })
     }
 
-    /// The memory after kept step `step`, checked against its recorded root. `base`,
-    /// the roots of any memory of this program, saves re-hashing the constants.
-    pub(crate) fn load_checkpoint(&self, step: u64, base: Option<&MemoryRoots>) -> Result<(Memory, MemoryRoots)> {
-        let path = files::checkpoint_path(&self.dir, step);
-        if !path.is_file() {
-            return Err(corrupt(&path, "missing"));
-        }
-        let ckpt = Checkpoint::read(&path).map_err(|e| corrupt(&path, e.to_string()))?;
-        if ckpt.step != step || ckpt.program != self.manifest.program {
-            return Err(corrupt(&path, format!("holds step {} of program {}", ckpt.step, ckpt.program)));
-        }
+    /// The memory after kept step `step`, checked against its recorded root: the
+    /// initial memory for step 0; for a later one, step `step - 1` run on the CPU
+    /// reference (with `tamper`, if any) from the state slots of its checkpoint file
+    /// ([`Manifest::file_for`]; the initial memory for step 1), the step-local slots
+    /// holding whatever the initial memory gives them. `base`, the roots of any memory of
+    /// this program, saves re-hashing the constants.
+    ///
+    /// A file that is missing or damaged, or whose rebuilt memory does not hash to the
+    /// recorded root, is reported as [`Error::Corrupt`], so that callers can skip it.
+    pub(crate) fn load_checkpoint(
+        &self,
+        step: u64,
+        base: Option<&MemoryRoots>,
+        tamper: Option<&Tamper>,
+    ) -> Result<(Memory, MemoryRoots)> {
         let mut memory = Memory::initial(&self.program, &self.inputs)?;
-        let mut vars = Vec::new();
-        for (i, slot) in self.program.slots.iter().enumerate() {
-            if matches!(slot.kind, SlotKind::Var { .. }) {
-                let id = i as SlotId;
+        let file = self.manifest.file_for(step);
+        let path = files::checkpoint_path(&self.dir, file.unwrap_or(0));
+        if let Some(before) = file {
+            if !path.is_file() {
+                return Err(corrupt(&path, "missing"));
+            }
+            let ckpt = Checkpoint::read(&path).map_err(|e| corrupt(&path, e.to_string()))?;
+            if ckpt.step != before || ckpt.program != self.manifest.program {
+                return Err(corrupt(&path, format!("holds step {} of program {}", ckpt.step, ckpt.program)));
+            }
+            let state = state_var_slots(&self.program);
+            if ckpt.slots.len() != state.len() {
+                return Err(corrupt(
+                    &path,
+                    format!("holds {} slots, the program has {} state slots", ckpt.slots.len(), state.len()),
+                ));
+            }
+            for id in state {
+                let slot = &self.program.slots[id as usize];
                 let values = ckpt.slot(id).filter(|v| v.len() == slot.len()).ok_or_else(|| {
                     corrupt(&path, format!("slot `{}` is missing or has the wrong length", slot.name))
                 })?;
                 memory.set_slot(id, values.to_vec());
-                vars.push(id);
+            }
+        }
+        if step > 0 {
+            for (j, op) in self.program.ops.iter().enumerate() {
+                let mut out = execute_op(&self.program, op, step - 1, &memory);
+                if let Some(t) = tamper {
+                    t.apply(step - 1, j, &mut out);
+                }
+                memory.set_slot(op.output(), out);
             }
         }
         let roots = match base {
             Some(base) => {
                 let mut roots = base.clone();
-                let values: Vec<(SlotId, &[i32])> = vars.iter().map(|&id| (id, memory.slot(id))).collect();
-                roots.update_many(&values)?;
+                let vars: Vec<(SlotId, &[i32])> = (0..self.program.slots.len() as SlotId)
+                    .filter(|&id| matches!(self.program.slots[id as usize].kind, SlotKind::Var { .. }))
+                    .map(|id| (id, memory.slot(id)))
+                    .collect();
+                roots.update_many(&vars)?;
                 roots
             }
             None => MemoryRoots::new(&self.program, &memory)?,
         };
-        let recorded = self.roots.get(step as usize).copied();
-        if recorded != Some(roots.root()) {
-            return Err(corrupt(
-                &path,
-                format!("its tensors hash to {}, the root log says {recorded:?}", roots.root()),
-            ));
+        let Some(&recorded) = self.roots.get(step as usize) else {
+            return Err(Error::Inconsistent(format!("no root is recorded for checkpoint {step}")));
+        };
+        if recorded != roots.root() {
+            let root = roots.root();
+            return Err(match file {
+                Some(before) => corrupt(
+                    &path,
+                    format!(
+                        "step {before} run from its state slots gives h_{step} = {root}, the root log says {recorded}"
+                    ),
+                ),
+                None if step == 0 => corrupt(&self.dir, "the program and inputs do not hash to the recorded h_0"),
+                None => Error::Inconsistent(format!(
+                    "re-executing step 0 gives h_1 = {root}, the store recorded {recorded}"
+                )),
+            });
         }
         Ok((memory, roots))
     }
+}
+
+/// Reads the manifest and refuses a store of another format or version.
+fn read_manifest(path: &Path) -> Result<Manifest> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        body: Header,
+    }
+    #[derive(Deserialize)]
+    struct Header {
+        format: String,
+        version: u32,
+    }
+    // The format and version first, so that a store of another version is named as
+    // such rather than reported as damaged.
+    let bytes = fs::read(path).map_err(files::io("reading", path))?;
+    if let Ok(Versioned { body: Header { format, version } }) = serde_json::from_slice(&bytes)
+        && (format != files::FORMAT || version != files::VERSION)
+    {
+        let hint = if format == files::FORMAT && version < files::VERSION {
+            "it was written by an older gavel; record the run again to answer queries from it"
+        } else {
+            "it was not written by this version of gavel"
+        };
+        return Err(corrupt(
+            path,
+            format!(
+                "the store is {format} version {version}, this build reads {} version {}: {hint}",
+                files::FORMAT,
+                files::VERSION
+            ),
+        ));
+    }
+    files::read_sealed(path)
 }
 
 /// Runs operators `ops` of step `step` on `memory`, keeping `roots` current.
@@ -279,10 +343,10 @@ impl TraceStore {
         &self.opened.roots
     }
 
-    /// Re-reads and checks the tensors of every kept checkpoint.
+    /// Rebuilds every kept checkpoint from its file and checks it against its root.
     pub fn check(&self) -> Result<()> {
         for s in (0..=self.steps()).filter(|&s| self.opened.manifest.keeps(s)) {
-            self.opened.load_checkpoint(s, self.base.as_ref())?;
+            self.opened.load_checkpoint(s, self.base.as_ref(), self.tamper.as_ref())?;
         }
         Ok(())
     }
@@ -307,7 +371,7 @@ impl TraceStore {
                 let roots = self.base.clone().expect("set above");
                 return Ok(State { at: (0, 0), memory, roots });
             }
-            match self.opened.load_checkpoint(kept, self.base.as_ref()) {
+            match self.opened.load_checkpoint(kept, self.base.as_ref(), self.tamper.as_ref()) {
                 Ok((memory, roots)) => return Ok(State { at: (kept, 0), memory, roots }),
                 Err(e @ Error::Corrupt { .. }) => {
                     tracing::warn!(error = %e, "skipping a damaged checkpoint; re-executing from an earlier one");

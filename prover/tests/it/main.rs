@@ -5,5 +5,6 @@ mod gpu;
 mod kill;
 mod proofs;
 mod props;
+mod state;
 mod store;
 mod vectors;
