@@ -3,7 +3,13 @@
 //! - `tensor_root`: a 1 MiB tensor's root against raw keccak256 of the same bytes;
 //! - `digits_overhead`: 200 digits training steps plain, with a root every step (on the
 //!   recorder thread, and inline on the training thread), and into a store with k = 1
-//!   and k = 16; the store's bytes per step are printed first;
+//!   and k = 16; the store's bytes per step are printed first. Two entries measure
+//!   commitments the protocol does not make, to size them (`docs/benchmarks.md`):
+//!   `steps_root_state_slots_only` re-hashes only the written state slots (step-local
+//!   slots committed as zeros at step boundaries), and `steps_zeroing_root_state_slots`
+//!   runs the step body followed by a `scale(s, 0)` into every step-local slot `s`, so
+//!   that they are zero at boundaries in the execution itself, and re-hashes the written
+//!   state slots;
 //! - `op_query`: the op-level roots of one step from a store with k = 1 (re-execute one
 //!   step) and the worst case with k = 16 (15 whole steps, then the step op by op).
 //!
@@ -19,8 +25,8 @@ use std::{
 };
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use gavel_executor::{Backend, CompiledJob, CpuBackend, Hash32, JobSpec, Memory, SlotId, TrainOptions, train};
-use gavel_prover::{MemoryRoots, TraceStore, TraceWriter, Traced, tensor_root};
+use gavel_executor::{Backend, CompiledJob, CpuBackend, Hash32, JobSpec, Memory, Op, SlotId, TrainOptions, train};
+use gavel_prover::{MemoryRoots, TraceStore, TraceWriter, Traced, step_local_slots, tensor_root};
 
 const STEPS: u64 = 200;
 
@@ -136,6 +142,48 @@ fn digits_overhead(c: &mut Criterion) {
                 for step in 0..STEPS {
                     be.run_step(step).unwrap();
                     for &id in &written {
+                        roots.update(id, &be.read_slot(id).unwrap()).unwrap();
+                    }
+                    std::hint::black_box(roots.root());
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let local = step_local_slots(&program);
+    let state_written: Vec<SlotId> = written.iter().copied().filter(|&id| !local[id as usize]).collect();
+    g.bench_function("steps_root_state_slots_only", |b| {
+        b.iter_batched(
+            || cpu(&job),
+            |mut be| {
+                let mut roots = MemoryRoots::new(&program, be.memory()).unwrap();
+                for step in 0..STEPS {
+                    be.run_step(step).unwrap();
+                    for &id in &state_written {
+                        roots.update(id, &be.read_slot(id).unwrap()).unwrap();
+                    }
+                    std::hint::black_box(roots.root());
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let zeroing = {
+        let mut p = job.program.clone();
+        for (id, _) in local.iter().enumerate().filter(|(_, l)| **l) {
+            p.ops.push(Op::Scale { a: id as SlotId, factor: 0, out: id as SlotId });
+        }
+        p.validate().unwrap();
+        Arc::new(p)
+    };
+    g.bench_function("steps_zeroing_root_state_slots", |b| {
+        b.iter_batched(
+            || CpuBackend::new(zeroing.clone(), Memory::initial(&zeroing, &job.inputs).unwrap()),
+            |mut be| {
+                let mut roots = MemoryRoots::new(&zeroing, be.memory()).unwrap();
+                for step in 0..STEPS {
+                    be.run_step(step).unwrap();
+                    for &id in &state_written {
                         roots.update(id, &be.read_slot(id).unwrap()).unwrap();
                     }
                     std::hint::black_box(roots.root());
