@@ -37,7 +37,9 @@ enum Command {
 }
 
 const STATES: [&str; 4] = ["none", "open", "solver won", "challenger won"];
-const PHASES: [&str; 7] = ["checkpoints", "step commit", "ops", "slot", "descent", "replay", "resolved"];
+/// The game's `Phase` enum, in order (contracts/src/game/GameTypes.sol).
+const PHASES: [&str; 8] =
+    ["checkpoints", "step commit", "ops", "slot", "descent", "chunk reveal", "replay", "resolved"];
 const OUTCOMES: [&str; 6] = ["none", "replayed", "padding", "no disagreement", "timeout", "unbound"];
 
 #[derive(Debug, Serialize)]
