@@ -2,6 +2,7 @@
 
 mod chain;
 mod dataset;
+mod devnet;
 mod dispute;
 mod identity;
 mod job;
@@ -57,6 +58,8 @@ pub(crate) enum Command {
     Watch(watch::Args),
     /// Serve a content folder (job specs and data sets by hash) over HTTP.
     Serve(serve::Args),
+    /// A whole network on a private local chain: the demo's story, or N solvers and M watchtowers.
+    Devnet(devnet::Args),
 }
 
 pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
@@ -73,6 +76,7 @@ pub(crate) fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Solve(args) => solve::run(args, out),
         Command::Watch(args) => watch::run(args, out),
         Command::Serve(args) => serve::run(args, out),
+        Command::Devnet(args) => devnet::run(args, out),
     }
 }
 
