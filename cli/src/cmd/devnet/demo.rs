@@ -229,7 +229,7 @@ pub(crate) fn run(args: Args, out: &Output) -> anyhow::Result<()> {
         program: &program,
         job_name: parsed.job.name.clone(),
     };
-    let report = tell(&mut story, &args)?;
+    let report = tell(&mut story, &args).map_err(|e| story.net.explain(e))?;
     let failed: Vec<&Check> = report.checks.iter().filter(|c| !c.ok).collect();
     out.result(&report, || summary_text(&report));
     if !failed.is_empty() {
@@ -276,7 +276,7 @@ fn tell(st: &mut Story<'_>, args: &Args) -> anyhow::Result<Report> {
     let serve = vec![
         s("serve"),
         s("--content"),
-        st.rel(&content),
+        content.display().to_string(),
         s("--add"),
         spec.clone(),
         s("--listen"),
@@ -349,7 +349,7 @@ fn tell(st: &mut Story<'_>, args: &Args) -> anyhow::Result<Report> {
     let watch = vec![
         s("watch"),
         s("--data"),
-        st.rel(&dir.join("walter")),
+        dir.join("walter").display().to_string(),
         s("--listen"),
         format!("127.0.0.1:{}", ports[2]),
         s("--backend"),
@@ -363,7 +363,7 @@ fn tell(st: &mut Story<'_>, args: &Args) -> anyhow::Result<Report> {
     let solve_bob = vec![
         s("solve"),
         s("--data"),
-        st.rel(&dir.join("bob")),
+        dir.join("bob").display().to_string(),
         s("--listen"),
         format!("127.0.0.1:{}", ports[0]),
         s("--backend"),
@@ -379,7 +379,13 @@ fn tell(st: &mut Story<'_>, args: &Args) -> anyhow::Result<Report> {
     st.net.wait_up(walter)?;
     st.net.wait_up(bob)?;
 
-    let j = st.wait_job(job1, 2)?;
+    let j = st.wait(&format!("bob to claim job {job1}"), |n| {
+        if let Some(v) = n.proc(bob).get(&format!("/v1/jobs/{job1}")).filter(|v| v["stage"] == "declined") {
+            bail!("bob declined job {job1}: {}", v["note"].as_str().unwrap_or_default());
+        }
+        let j = n.job(job1)?;
+        Ok((j.state >= 2).then_some(j))
+    })?;
     if j.device != device(BOB) {
         bail!("job {job1} was claimed by device {}, not bob's device {}", j.device, device(BOB));
     }
@@ -397,7 +403,7 @@ fn tell(st: &mut Story<'_>, args: &Args) -> anyhow::Result<Report> {
     let solve_mallory = vec![
         s("solve"),
         s("--data"),
-        st.rel(&dir.join("mallory")),
+        dir.join("mallory").display().to_string(),
         s("--listen"),
         format!("127.0.0.1:{}", ports[1]),
         s("--backend"),
@@ -473,7 +479,15 @@ fn tell(st: &mut Story<'_>, args: &Args) -> anyhow::Result<Report> {
         why.to_owned()
     };
     st.say("bob", format!("passes on job {job2} ({}: {why})", note.0.as_str().unwrap_or("?")));
-    let j = st.wait_job(job2, 2)?;
+    let j = st.wait(&format!("mallory to claim job {job2}"), |n| {
+        let j = n.job(job2)?;
+        if j.state < 2
+            && let Some(v) = n.proc(mallory).get(&format!("/v1/jobs/{job2}")).filter(|v| v["stage"] == "declined")
+        {
+            bail!("mallory declined job {job2}: {}", v["note"].as_str().unwrap_or_default());
+        }
+        Ok((j.state >= 2).then_some(j))
+    })?;
     if j.device != device(MALLORY) {
         bail!("job {job2} was claimed by device {}, not mallory's device {}", j.device, device(MALLORY));
     }
@@ -547,14 +561,8 @@ fn tell(st: &mut Story<'_>, args: &Args) -> anyhow::Result<Report> {
     );
     st.more(format!("$ cast rpc evm_increaseTime {secs} && cast rpc anvil_mine"));
     st.net.warp_with_cast(secs)?;
-    let j1 = st.wait_job(job1, 4)?;
-    st.say(
-        "bob",
-        format!(
-            "finalized job {job1} ({}): the reward is credited to him, his collateral unlocked",
-            JOB_STATES[j1.state as usize]
-        ),
-    );
+    st.wait_job(job1, 4)?;
+    st.say("bob", format!("finalized job {job1}: the reward is credited to him, his collateral unlocked"));
     st.wait("bob's withdrawal", |n| {
         Ok(n.proc(bob).get("/v1/status").filter(|v| v["withdrawn_wei"] == reward.to_string().as_str()))
     })?;

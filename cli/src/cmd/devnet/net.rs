@@ -415,10 +415,21 @@ impl Net {
 
     /// Fails when the user interrupted the run.
     pub(super) fn check_stop(&self) -> anyhow::Result<()> {
-        if self.stop.load(Ordering::SeqCst) {
+        if self.interrupted() {
             bail!("interrupted; stopping every process of the network");
         }
         Ok(())
+    }
+
+    /// Whether the user interrupted the run (Ctrl-C, SIGTERM). A terminal's Ctrl-C also
+    /// reaches anvil and the daemons, so a failed call after it means only that.
+    pub(super) fn interrupted(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// `err`, or that the run was interrupted when it was (then the error is only its echo).
+    pub(super) fn explain(&self, err: anyhow::Error) -> anyhow::Error {
+        if self.interrupted() { anyhow::anyhow!("interrupted; every process of the network was stopped") } else { err }
     }
 
     /// Fails when interrupted or when anvil exited. A daemon that exited on its own is
@@ -637,15 +648,17 @@ impl Drop for Net {
     }
 }
 
-/// Empties `dir` when it is a devnet folder (or creates it) and marks it as one.
+/// Empties `dir` when it is a devnet folder, or any folder in a `runs/` scratch folder
+/// (the repository's, ignored by git), or creates it; then marks it as a devnet folder.
 fn prepare_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     if dir.exists() {
         let ours = dir.join(MARKER).is_file();
+        let scratch = std::fs::canonicalize(dir)?.parent().and_then(Path::file_name).is_some_and(|n| n == "runs");
         let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
-        if !ours && !empty {
+        if !ours && !scratch && !empty {
             bail!("{} exists and is not a folder gavel devnet made; choose another --dir", dir.display());
         }
-        if ours {
+        if ours || scratch {
             if let Ok(pids) = std::fs::read_to_string(dir.join("pids")) {
                 stop_leftovers(&pids);
             }
@@ -752,5 +765,10 @@ mod tests {
         std::fs::write(ours.join("logs/old.log"), "x").unwrap();
         prepare_dir(&ours).unwrap();
         assert!(!ours.join("logs/old.log").exists());
+        // Anything in a `runs/` scratch folder may go.
+        let old = dir.path().join("runs/demo");
+        std::fs::create_dir_all(old.join("gpu")).unwrap();
+        prepare_dir(&old).unwrap();
+        assert!(!old.join("gpu").exists());
     }
 }

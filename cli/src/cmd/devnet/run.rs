@@ -457,7 +457,7 @@ pub(crate) fn run(args: Args, out: &Output) -> anyhow::Result<()> {
         halt.store(true, Ordering::SeqCst);
         r
     });
-    monitor?;
+    monitor.map_err(|e| net.explain(e))?;
     // Give the daemons a moment to withdraw what they were credited last.
     let daemons: Vec<Address> = nodes.iter().map(|n| n.address.parse().expect("an address")).collect();
     let _ = net.wait("the daemons' last withdrawals", Duration::from_secs(30), Duration::from_millis(500), |n| {
