@@ -119,12 +119,8 @@ impl Proc {
     }
 
     /// How it exited, if it has.
-    fn exited(&mut self) -> Option<String> {
-        let child = self.child.as_mut()?;
-        match child.try_wait() {
-            Ok(Some(status)) => Some(status.to_string()),
-            _ => None,
-        }
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
     }
 
     /// Asks it to stop (SIGTERM: the daemons finish their tick and exit).
@@ -432,9 +428,10 @@ impl Net {
         if self.interrupted() { anyhow::anyhow!("interrupted; every process of the network was stopped") } else { err }
     }
 
-    /// Fails when interrupted or when anvil exited. A daemon that exited on its own is
-    /// started again, as a supervisor would (its state is on disk, and it resumes where it
-    /// stopped), up to [`MAX_RESTARTS`] times; each restart is recorded and told.
+    /// Fails when interrupted, when anvil exited or when a daemon exited with an error. A
+    /// daemon that crashed (panicked, or was killed by a signal) is started again, as a
+    /// supervisor would (its state is on disk, and it resumes where it stopped), up to
+    /// [`MAX_RESTARTS`] times; each restart is recorded and told.
     pub(super) fn check(&mut self) -> anyhow::Result<()> {
         self.check_stop()?;
         if let Some(a) = &mut self.anvil
@@ -443,9 +440,15 @@ impl Net {
             bail!("anvil exited ({status}); the end of its log ({}):\n{}", a.log.display(), a.log_tail(15));
         }
         for i in 0..self.procs.len() {
-            let Some(status) = self.procs[i].exited() else { continue };
+            let Some(exit) = self.procs[i].exited() else { continue };
             let p = &self.procs[i];
             let why = crash_reason(&p.log_text());
+            let status = exit.to_string();
+            // A crash (a panic, or a signal) is restarted; an error exit (bad flags, no
+            // GPU, no chain) would only repeat.
+            if !matches!(exit.code(), Some(101) | None) {
+                bail!("{} exited ({status}): {why}; its log: {}", p.name, p.log.display());
+            }
             if p.restarts >= MAX_RESTARTS {
                 bail!(
                     "{} exited ({status}) again, after {} restarts: {why}; its log: {}",
