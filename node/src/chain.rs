@@ -101,6 +101,18 @@ impl Contracts {
         self.market_c().jobOf(id).call().await.map_err(self.call_err("jobOf"))
     }
 
+    /// Job `id`, or `None` when the market has no such job (on this branch of the chain:
+    /// a reorg can drop a job a node has already seen).
+    pub async fn job_if_exists(&self, id: u64) -> Result<Option<IJobMarket::Job>> {
+        match self.job(id).await {
+            Ok(j) => Ok(Some(j)),
+            Err(crate::Error::Chain(e)) if e.revert().and_then(|r| r.name.as_deref()) == Some("JobNotFound") => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Game `id`'s dispute record.
     pub async fn dispute(&self, id: u64) -> Result<IJobMarket::Dispute> {
         self.market_c().disputeOf(id).call().await.map_err(self.call_err("disputeOf"))

@@ -13,7 +13,10 @@ use std::{
 };
 
 use alloy::primitives::{B256, U256};
-use gavel_chain_client::{Client, Deployments, bindings::JobMarket};
+use gavel_chain_client::{
+    Client, Deployments,
+    bindings::{JobMarket, market::IJobMarket},
+};
 use gavel_dispute::Role;
 use serde::{Deserialize, Serialize};
 
@@ -278,10 +281,26 @@ impl Solver {
             return Ok(());
         }
         let chain = self.core.chain.clone();
-        let j = chain.job(rec.job).await?;
+        let Some(j) = chain.job_if_exists(rec.job).await? else {
+            return self.forget_branch(rec, None).await;
+        };
         let state = Contracts::state_of(&j);
         let me = self.core.me;
         let mine = j.solver == me && j.device == self.device;
+        let past_claim = !matches!(rec.stage, SolverStage::New | SolverStage::Declined | SolverStage::Claiming);
+        if (j.specHash, j.inputHash, j.steps) != (rec.spec_hash, rec.input_hash, rec.steps)
+            || (past_claim && state == JobState::Open)
+        {
+            return self.forget_branch(rec, Some(&j)).await;
+        }
+        if matches!(rec.stage, SolverStage::Submitted | SolverStage::Finalizing) && state == JobState::Claimed && mine {
+            // A reorg dropped the submission but kept the claim: submit again.
+            return self.set(
+                &mut rec,
+                SolverStage::Executed,
+                "the submission was dropped by a reorg; submitting again",
+            );
+        }
         match rec.stage {
             SolverStage::New => {
                 if state != JobState::Open || now > j.claimDeadline {
@@ -361,6 +380,41 @@ impl Solver {
             },
             _ => Ok(()),
         }
+    }
+
+    /// The chain no longer holds what this record was built on (a reorg dropped the job,
+    /// or replaced it with another at the same id): stop any run for it, drop its trace
+    /// and start over from what the chain holds now (`job`), or wait for it to reappear.
+    async fn forget_branch(&mut self, mut rec: SolverJob, job: Option<&IJobMarket::Job>) -> Result<()> {
+        if let Some(run) = self.runs.remove(&rec.job) {
+            run.ctl.cancel.store(true, Ordering::Relaxed);
+            let _ = run.handle.await;
+        }
+        self.prepared.remove(&rec.job);
+        let dir = self.core.trace_dir(rec.job);
+        if let Err(e) = std::fs::remove_dir_all(&dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(Error::io("removing the dropped branch's trace", dir)(e));
+        }
+        if let Some(j) = job {
+            rec.spec_hash = j.specHash;
+            rec.input_hash = j.inputHash;
+            rec.steps = j.steps;
+            rec.reward_wei = j.reward.to_string();
+            rec.collateral_wei = j.collateral.to_string();
+        }
+        rec.trace_root = None;
+        rec.output_root = None;
+        rec.retry_at = crate::core::wall_clock() + 2;
+        let note = match job {
+            Some(_) => "the chain changed under this job (a reorg): starting over from what it holds now",
+            None => "the job is not on the chain now (a reorg dropped it): waiting for it to reappear",
+        };
+        if rec.stage != SolverStage::New || rec.note != note {
+            tracing::warn!(job = rec.job, stage = ?rec.stage, "{note}");
+        }
+        self.set(&mut rec, SolverStage::New, note)
     }
 
     async fn claim(&mut self, mut rec: SolverJob) -> Result<()> {
