@@ -36,25 +36,9 @@ pub const TAG_OP: u8 = 0x06;
 pub const TAG_PROGRAM: u8 = 0x07;
 
 /// The operators by descriptor kind: `OP_KINDS[kind]` is the operator's name (the
-/// order of `docs/numerics.md`'s table, `OpKind` in `contracts/src/game/GameTypes.sol`).
-pub const OP_KINDS: [&str; 16] = [
-    "gather",
-    "mat_mul",
-    "sum_rows",
-    "add",
-    "sub",
-    "mul",
-    "add_bias",
-    "scale",
-    "relu",
-    "relu_grad",
-    "transpose",
-    "softmax",
-    "softmax_xent_grad",
-    "xent_loss",
-    "sgd",
-    "argmax",
-];
+/// order of `docs/numerics.md`'s table, `OpKind` in `contracts/src/game/GameTypes.sol`),
+/// which is the executor's operator order.
+pub const OP_KINDS: [&str; 16] = gavel_executor::vectors::OP_NAMES;
 
 /// The descriptor kind of an operator (`OpKind`).
 pub fn op_kind(op: &Op) -> u8 {
