@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
-    primitives::{Address, Bytes, U256, keccak256},
+    primitives::{Address, B256, Bytes, U256, keccak256},
     providers::{DynProvider, PendingTransactionError, Provider, ProviderBuilder, WatchTxError},
     rpc::{
         client::ClientBuilder,
@@ -78,11 +78,7 @@ impl Client {
         let client = ClientBuilder::default().layer(RetryLayer::new(config.retry)).transport(transport, is_local);
         let nonces = Nonces::default();
         client.set_poll_interval(config.poll_interval);
-        let builder = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .with_gas_estimation()
-            .with_nonce_management(nonces.clone())
-            .fetch_chain_id();
+        let builder = ProviderBuilder::new().disable_recommended_fillers().with_gas_estimation().fetch_chain_id();
         let (provider, from) = match sender {
             Sender::None => (builder.connect_client(client).erased(), None),
             Sender::Unlocked(a) => (builder.connect_client(client).erased(), Some(a)),
@@ -206,6 +202,8 @@ impl Client {
         };
         let gas = estimate.saturating_mul(100 + self.opts.gas_margin_percent) / 100;
         tx.set_gas_limit(gas);
+        let lease = self.nonces.lease(&self.provider, from).await.map_err(|e| self.rpc_error(action, e))?;
+        tx.set_nonce(lease.nonce());
         tracing::debug!(action, %from, estimate, gas, "sending transaction");
         let pending = match self.provider.send_transaction(tx.clone()).await {
             Ok(p) => p,
@@ -306,6 +304,26 @@ impl Client {
         R: serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + Unpin + 'static,
     {
         self.provider.raw_request(method.into(), params).await.map_err(|e| self.rpc_error(method, e))
+    }
+
+    /// The hash of block `number`, or `None` when the chain has no such block (yet, or
+    /// any longer: a reorganisation shortened it).
+    pub async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        let block =
+            self.provider.get_block_by_number(number.into()).await.map_err(|e| self.rpc_error("read a block", e))?;
+        Ok(block.map(|b| b.header.hash))
+    }
+
+    /// The latest block's number and timestamp, read together: reads pinned to that
+    /// number see one consistent state.
+    pub async fn head(&self) -> Result<(u64, u64)> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| self.rpc_error("read the latest block", e))?
+            .ok_or_else(|| Error::Rpc("read the latest block: the node returned none".into()))?;
+        Ok((block.header.number, block.header.timestamp))
     }
 
     /// The latest block's timestamp (the chain's clock, which deadlines are measured on).

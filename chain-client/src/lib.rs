@@ -5,7 +5,7 @@
 //! - [`Client`]: a connection with retries and exponential backoff on transport errors,
 //!   cached nonces for concurrent sends, gas estimates with a margin, receipts after a
 //!   configurable number of confirmations and every revert decoded into plain language
-//!   ([`Revert`]); [`Nonces`] resynchronises after a failed broadcast.
+//!   ([`Revert`]); [`Nonces`] resynchronises after a failed broadcast or a reorg.
 //! - [`Keystore`]: encrypted JSON keystores; or a key from `GAVEL_PRIVATE_KEY`.
 //! - [`Config`]: a TOML file, overridden by environment variables, overridden by flags.
 //! - [`Deployments`]: `deployments/<chain-id>.json`; [`deploy_all`] writes it.
@@ -46,6 +46,6 @@ pub use deployments::{Deployed, Deployments};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Batch, Cursor, CursorFile, Event, LogPoller, decode_log};
 pub use keys::{KeyInfo, Keystore, PASSWORD_ENV, PRIVATE_KEY_ENV, signer_from_hex};
-pub use nonce::Nonces;
+pub use nonce::{Lease, Nonces};
 pub use retry::{RetryLayer, RetryPolicy, is_transient};
 pub use revert::{Revert, RevertArg, known_errors};

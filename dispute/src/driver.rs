@@ -1,6 +1,7 @@
 //! The driver: reads a game's state, decides this party's move, sends it.
 
 use alloy::{
+    eips::BlockId,
     primitives::{Address, B256, Bytes, U256},
     providers::{DynProvider, Provider},
     rpc::types::{Filter, TransactionRequest},
@@ -60,6 +61,8 @@ pub(crate) struct GameState {
     pub(crate) chunk: u64,
     pub(crate) hi_known: bool,
     pub(crate) round_start: u64,
+    /// The block every field was read at, and its timestamp.
+    pub(crate) at: BlockId,
     pub(crate) now: u64,
     pub(crate) me: SideState,
     pub(crate) other: SideState,
@@ -122,11 +125,15 @@ impl GameDriver {
     /// ([`Error::revert`]); nothing was sent then (the gas estimate reverts first).
     pub async fn poll(&mut self) -> Result<GameStatus> {
         let game = self.contract();
-        if let Some(resolved) = self.resolved(&game).await? {
+        // Every read of one poll is pinned to one block: a move mined between two reads
+        // would otherwise mix two rounds' fields (a level from one, a phase from the next).
+        let (number, now) = self.client.head().await?;
+        let at = BlockId::number(number);
+        if let Some(resolved) = self.resolved(&game, at).await? {
             return Ok(resolved);
         }
         let commitments = self.check_commitments(&game).await?;
-        let state = self.read_state(&game).await?;
+        let state = self.read_state(&game, at, now).await?;
         let (mine, theirs) = (state.clock_left(&state.me), state.clock_left(&state.other));
         let waiting = GameStatus::Waiting {
             phase: state.phase,
@@ -176,40 +183,41 @@ impl GameDriver {
     }
 
     /// The final status once the game ended.
-    async fn resolved(&self, game: &DisputeGameInstance<DynProvider>) -> Result<Option<GameStatus>> {
-        let phase = game.phase().call().await.map_err(self.call_err("phase"))?;
+    async fn resolved(&self, game: &DisputeGameInstance<DynProvider>, at: BlockId) -> Result<Option<GameStatus>> {
+        let phase = game.phase().call().block(at).await.map_err(self.call_err("phase"))?;
         if Phase::from_u8(phase) != Some(Phase::Resolved) {
             return Ok(None);
         }
-        let solver_won = game.solverWon().call().await.map_err(self.call_err("solverWon"))?;
-        let raw = game.outcome().call().await.map_err(self.call_err("outcome"))?;
+        let solver_won = game.solverWon().call().block(at).await.map_err(self.call_err("solverWon"))?;
+        let raw = game.outcome().call().block(at).await.map_err(self.call_err("outcome"))?;
         let outcome =
             Outcome::from_u8(raw).ok_or(Error::Unknown { game: self.game, what: "outcome", value: raw as u64 })?;
         let we_won = solver_won == (self.role == Role::Solver);
         Ok(Some(GameStatus::Resolved { solver_won, outcome, we_won }))
     }
 
-    async fn side(&self, game: &DisputeGameInstance<DynProvider>, role: Role) -> Result<SideState> {
-        let s = game.sideOf(role.party()).call().await.map_err(self.call_err("sideOf"))?;
+    async fn side(&self, game: &DisputeGameInstance<DynProvider>, role: Role, at: BlockId) -> Result<SideState> {
+        let s = game.sideOf(role.party()).call().block(at).await.map_err(self.call_err("sideOf"))?;
         Ok(SideState { a: s.a, remaining: s.remaining, moved: s.moved })
     }
 
-    async fn read_state(&self, game: &DisputeGameInstance<DynProvider>) -> Result<GameState> {
-        let raw = game.phase().call().await.map_err(self.call_err("phase"))?;
+    async fn read_state(&self, game: &DisputeGameInstance<DynProvider>, at: BlockId, now: u64) -> Result<GameState> {
+        let raw = game.phase().call().block(at).await.map_err(self.call_err("phase"))?;
         let phase = Phase::from_u8(raw).ok_or(Error::Unknown { game: self.game, what: "phase", value: raw as u64 })?;
         Ok(GameState {
             phase,
-            lo: game.lo().call().await.map_err(self.call_err("lo"))?,
-            hi: game.hi().call().await.map_err(self.call_err("hi"))?,
-            step: game.step().call().await.map_err(self.call_err("step"))?,
-            op_index: game.opIndex().call().await.map_err(self.call_err("opIndex"))?,
-            level: game.level().call().await.map_err(self.call_err("level"))?,
-            chunk: game.chunk().call().await.map_err(self.call_err("chunk"))?,
-            hi_known: game.hiKnown().call().await.map_err(self.call_err("hiKnown"))?,
-            round_start: game.roundStart().call().await.map_err(self.call_err("roundStart"))?,
-            now: self.client.timestamp().await?,
-            me: self.side(game, self.role).await?,
-            other: self.side(game, self.role.other()).await?,
+            lo: game.lo().call().block(at).await.map_err(self.call_err("lo"))?,
+            hi: game.hi().call().block(at).await.map_err(self.call_err("hi"))?,
+            step: game.step().call().block(at).await.map_err(self.call_err("step"))?,
+            op_index: game.opIndex().call().block(at).await.map_err(self.call_err("opIndex"))?,
+            level: game.level().call().block(at).await.map_err(self.call_err("level"))?,
+            chunk: game.chunk().call().block(at).await.map_err(self.call_err("chunk"))?,
+            hi_known: game.hiKnown().call().block(at).await.map_err(self.call_err("hiKnown"))?,
+            round_start: game.roundStart().call().block(at).await.map_err(self.call_err("roundStart"))?,
+            at,
+            now,
+            me: self.side(game, self.role, at).await?,
+            other: self.side(game, self.role.other(), at).await?,
         })
     }
 
@@ -277,6 +285,9 @@ impl GameDriver {
                 (Move::RevealSlot { op: j, slot: out }, tx)
             }
             Phase::Descent => {
+                if state.level == 0 {
+                    return Err(self.inconsistent("the game is in the descent at the chunk level".into()));
+                }
                 let tree = self.written_tree(state)?;
                 let level = state.level as usize;
                 let mine = tree.node(level, state.chunk);
@@ -386,7 +397,7 @@ impl GameDriver {
     /// it through the bisection, so a difference means the store is not the trace this
     /// party committed.
     async fn check_pre_state(&mut self, game: &DisputeGameInstance<DynProvider>, state: &GameState) -> Result<()> {
-        let agreed = game.agreed().call().await.map_err(self.call_err("agreed"))?;
+        let agreed = game.agreed().call().block(state.at).await.map_err(self.call_err("agreed"))?;
         let ours = *self.store.prove_state(self.pre_state(state))?.memory_root();
         if convert::b256(&ours) != agreed {
             return Err(self.inconsistent(format!(

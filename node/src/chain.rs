@@ -2,7 +2,7 @@
 
 use alloy::{
     primitives::{Address, B256, U256},
-    providers::DynProvider,
+    providers::{DynProvider, Provider},
     rpc::types::{TransactionReceipt, TransactionRequest},
 };
 use gavel_chain_client::{
@@ -111,6 +111,12 @@ impl Contracts {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The code at `address` (empty where there is no contract).
+    pub async fn code_at(&self, address: Address) -> Result<alloy::primitives::Bytes> {
+        let code = self.client.provider().get_code_at(address).await;
+        code.map_err(|e| self.client.rpc_error("read code", e).into())
     }
 
     /// Game `id`'s dispute record.

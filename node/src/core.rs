@@ -9,7 +9,7 @@ use std::{
 };
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     rpc::types::Log,
 };
 use gavel_chain_client::{Client, Deployments, LogPoller};
@@ -28,6 +28,19 @@ use crate::{
     metrics::Metrics,
     state::{State, Table},
 };
+
+/// Marks kept behind the event cursor. A reorganisation deeper than the oldest rewinds
+/// the cursor to the deployment's first block.
+const CURSOR_MARKS: usize = 64;
+
+/// A block the event cursor passed, by number and hash.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct CursorMark {
+    /// The cursor after the block.
+    next_block: u64,
+    /// The block's hash when the cursor passed it.
+    hash: B256,
+}
 
 /// Settings both daemons take.
 #[derive(Debug, Clone)]
@@ -64,6 +77,8 @@ pub enum GameResult {
     Won,
     /// This node lost.
     Lost,
+    /// A reorganisation dropped the game (its address holds no code on this branch).
+    Dropped,
 }
 
 /// A dispute game this node plays (the `games` table).
@@ -189,21 +204,66 @@ impl Core {
     /// The market's logs since the cursor (re-reading `reorg_depth` blocks before it, so
     /// handlers must be idempotent), and the cursor to store once they are handled.
     pub(crate) async fn next_logs(&self) -> Result<Option<(Vec<Log>, u64)>> {
-        let cursor: u64 = self.state.meta("cursor")?.unwrap_or(self.chain.start_block);
+        let cursor = self.checked_cursor().await?;
         let from = cursor.saturating_sub(self.cfg.reorg_depth).max(self.chain.start_block);
         Ok(self.poller.poll(from).await?.map(|b| (b.logs, b.next_block)))
     }
 
-    /// Stores the event cursor after a batch was handled.
-    pub(crate) fn store_cursor(&self, next_block: u64) -> Result<()> {
+    /// The event cursor, moved back when the chain reorganised below it: to the newest
+    /// mark whose block the chain still holds, or to the start when none is left. Re-read
+    /// events are harmless (handlers are idempotent); missed ones would not be.
+    async fn checked_cursor(&self) -> Result<u64> {
+        let cursor: u64 = self.state.meta("cursor")?.unwrap_or(self.chain.start_block);
+        let mut marks: Vec<CursorMark> = self.state.meta("cursor_marks")?.unwrap_or_default();
+        let Some(newest) = marks.last().map(|m| m.next_block) else { return Ok(cursor) };
+        while let Some(mark) = marks.last() {
+            if self.chain.client.block_hash(mark.next_block - 1).await? == Some(mark.hash) {
+                break;
+            }
+            marks.pop();
+        }
+        let kept = marks.last().map(|m| m.next_block);
+        if kept == Some(newest) {
+            return Ok(cursor);
+        }
+        let rewound = kept.unwrap_or(self.chain.start_block);
+        tracing::warn!(
+            block = newest - 1,
+            rewound,
+            "the chain reorganised below the event cursor: re-reading the market's events"
+        );
+        self.metrics.inc("gavel_reorgs_total", "Reorganisations found below the event cursor.", &[], 1.0);
+        self.state.put_meta("cursor_marks", &marks)?;
+        self.state.put_meta("cursor", &rewound)?;
+        Ok(rewound)
+    }
+
+    /// Stores the event cursor after a batch was handled, with a mark of the block it
+    /// follows (how [`Core::checked_cursor`] finds a reorganisation).
+    pub(crate) async fn store_cursor(&self, next_block: u64) -> Result<()> {
         let cursor: u64 = self.state.meta("cursor")?.unwrap_or(0);
+        let mut marks: Vec<CursorMark> = self.state.meta("cursor_marks")?.unwrap_or_default();
+        if next_block > cursor
+            && let Some(hash) = self.chain.client.block_hash(next_block - 1).await?
+        {
+            marks.push(CursorMark { next_block, hash });
+            if marks.len() > CURSOR_MARKS {
+                marks.remove(0);
+            }
+            self.state.put_meta("cursor_marks", &marks)?;
+        }
         self.state.put_meta("cursor", &cursor.max(next_block))
     }
 
-    /// Records a game this node plays (idempotent).
-    pub(crate) fn add_game(&self, game: u64, address: Address, job: u64, role: Role, stake: U256) -> Result<()> {
-        if self.state.get::<GameRecord>(Table::Games, game)?.is_some() {
-            return Ok(());
+    /// Records a game this node plays (idempotent). A record of the same id at another
+    /// address was a game on a branch a reorganisation dropped: it is replaced.
+    pub(crate) fn add_game(&mut self, game: u64, address: Address, job: u64, role: Role, stake: U256) -> Result<()> {
+        if let Some(known) = self.state.get::<GameRecord>(Table::Games, game)? {
+            if known.address == address {
+                return Ok(());
+            }
+            tracing::warn!(game, dropped = %known.address, %address, "a reorg replaced this game; playing the new one");
+            self.drivers.remove(&game);
         }
         tracing::info!(game, %address, job, role = %role, "dispute game opened; playing it");
         self.state.put(
@@ -230,8 +290,10 @@ impl Core {
         }
     }
 
-    /// Plays every open game: polls each until it has nothing to send.
-    pub(crate) async fn drive_games(&mut self) -> Result<()> {
+    /// Plays every open game: polls each until it has nothing to send. Returns the jobs
+    /// whose game a reorganisation dropped.
+    pub(crate) async fn drive_games(&mut self) -> Result<Vec<u64>> {
+        let mut dropped = vec![];
         let games: Vec<(u64, GameRecord)> = self.state.all(Table::Games)?;
         for (id, mut rec) in games.into_iter().filter(|(_, g)| g.result == GameResult::Open) {
             if !self.drivers.contains_key(&id) {
@@ -277,12 +339,19 @@ impl Core {
                         if matches!(e, gavel_dispute::Error::Store(_)) {
                             self.drivers.remove(&id);
                         }
+                        if self.chain.code_at(rec.address).await?.is_empty() {
+                            tracing::warn!(game = id, address = %rec.address, "the game is not on the chain now (a reorg dropped it)");
+                            rec.result = GameResult::Dropped;
+                            self.state.put(Table::Games, id, &rec)?;
+                            self.drivers.remove(&id);
+                            dropped.push(rec.job);
+                        }
                         break;
                     }
                 }
             }
         }
-        Ok(())
+        Ok(dropped)
     }
 
     /// Withdraws any credit in the market and the registry, and counts it.
@@ -312,7 +381,12 @@ impl Core {
         for (stage, n) in &jobs {
             m.gauge("gavel_jobs", "Jobs the node holds, by stage.", &[("stage", stage)], *n as f64);
         }
-        for (r, name) in [(GameResult::Open, "open"), (GameResult::Won, "won"), (GameResult::Lost, "lost")] {
+        for (r, name) in [
+            (GameResult::Open, "open"),
+            (GameResult::Won, "won"),
+            (GameResult::Lost, "lost"),
+            (GameResult::Dropped, "dropped"),
+        ] {
             m.gauge("gavel_games", "Dispute games, by result.", &[("result", name)], count(r) as f64);
         }
         let withdrawn = self.state.counter("withdrawn_wei")?;

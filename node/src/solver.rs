@@ -218,9 +218,10 @@ impl Solver {
             for log in &logs {
                 self.on_log(log)?;
             }
-            self.core.store_cursor(next)?;
+            self.core.store_cursor(next).await?;
         }
-        self.core.drive_games().await?;
+        // A dropped game needs nothing more here: the job records are reconciled below.
+        let _dropped = self.core.drive_games().await?;
         self.reap().await?;
         let jobs: Vec<(u64, SolverJob)> = self.core.state.all(Table::Jobs)?;
         for (_, rec) in jobs.into_iter().filter(|(_, r)| !r.stage.terminal()) {
@@ -237,7 +238,7 @@ impl Solver {
         self.report().await
     }
 
-    fn on_log(&self, log: &alloy::rpc::types::Log) -> Result<()> {
+    fn on_log(&mut self, log: &alloy::rpc::types::Log) -> Result<()> {
         if let Some(e) = decode::<JobMarket::JobPosted>(log) {
             if self.get(e.job)?.is_none() {
                 tracing::info!(job = e.job, steps = e.params.steps, reward = %e.reward, "job posted");

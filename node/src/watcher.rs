@@ -87,6 +87,24 @@ pub struct WatchJob {
     pub retry_at: u64,
 }
 
+/// A result as the chain holds it.
+#[derive(Debug, Clone, Copy)]
+struct Submission {
+    trace_root: B256,
+    output_root: B256,
+    challenge_deadline: u64,
+}
+
+impl Submission {
+    fn from_event(e: &JobMarket::ResultSubmitted) -> Self {
+        Self { trace_root: e.traceRoot, output_root: e.outputRoot, challenge_deadline: e.challengeDeadline }
+    }
+
+    fn from_job(j: &gavel_chain_client::bindings::market::IJobMarket::Job) -> Self {
+        Self { trace_root: j.traceRoot, output_root: j.outputRoot, challenge_deadline: j.challengeDeadline }
+    }
+}
+
 struct Run {
     ctl: RunControl,
     handle: tokio::task::JoinHandle<Result<Option<Roots>>>,
@@ -229,11 +247,19 @@ impl Watcher {
     pub async fn tick(&mut self) -> Result<()> {
         if let Some((logs, next)) = self.core.next_logs().await? {
             for log in &logs {
-                self.on_log(log)?;
+                self.on_log(log).await?;
             }
-            self.core.store_cursor(next)?;
+            self.core.store_cursor(next).await?;
         }
-        self.core.drive_games().await?;
+        for job in self.core.drive_games().await? {
+            // Our challenge went with the game: challenge again if the result still stands.
+            if let Some(mut rec) = self.get(job)?
+                && rec.stage == WatchStage::Challenged
+            {
+                rec.game = None;
+                self.set(&mut rec, WatchStage::Challenging, "the challenge was dropped by a reorg")?;
+            }
+        }
         self.reap().await?;
         let jobs: Vec<(u64, WatchJob)> = self.core.state.all(Table::Jobs)?;
         for (_, rec) in jobs.into_iter().filter(|(_, r)| !r.stage.terminal()) {
@@ -250,26 +276,31 @@ impl Watcher {
         self.report().await
     }
 
-    fn on_log(&self, log: &alloy::rpc::types::Log) -> Result<()> {
+    async fn on_log(&mut self, log: &alloy::rpc::types::Log) -> Result<()> {
         if let Some(e) = decode::<JobMarket::ResultSubmitted>(log) {
-            if self.get(e.job)?.is_none() {
-                tracing::info!(job = e.job, trace_root = %e.traceRoot, "result submitted");
-                self.core.state.put(
-                    Table::Jobs,
-                    e.job,
-                    &WatchJob {
-                        job: e.job,
-                        stage: WatchStage::New,
-                        note: String::new(),
-                        solver_trace_root: e.traceRoot,
-                        solver_output_root: e.outputRoot,
-                        trace_root: None,
-                        output_root: None,
-                        challenge_deadline: e.challengeDeadline,
-                        game: None,
-                        retry_at: 0,
-                    },
-                )?;
+            match self.get(e.job)? {
+                Some(rec) if (rec.solver_trace_root, rec.solver_output_root) == (e.traceRoot, e.outputRoot) => {}
+                // Read again after a reorganisation: the result on this branch is another.
+                Some(rec) => self.forget_branch(rec, Some(Submission::from_event(&e))).await?,
+                None => {
+                    tracing::info!(job = e.job, trace_root = %e.traceRoot, "result submitted");
+                    self.core.state.put(
+                        Table::Jobs,
+                        e.job,
+                        &WatchJob {
+                            job: e.job,
+                            stage: WatchStage::New,
+                            note: String::new(),
+                            solver_trace_root: e.traceRoot,
+                            solver_output_root: e.outputRoot,
+                            trace_root: None,
+                            output_root: None,
+                            challenge_deadline: e.challengeDeadline,
+                            game: None,
+                            retry_at: 0,
+                        },
+                    )?;
+                }
             }
         } else if let Some(e) = decode::<JobMarket::DisputeOpened>(log)
             && e.challenger == self.core.me
@@ -292,7 +323,14 @@ impl Watcher {
         if crate::core::wall_clock() < rec.retry_at {
             return Ok(());
         }
-        let j = chain.job(rec.job).await?;
+        let Some(j) = chain.job_if_exists(rec.job).await? else {
+            return self.forget_branch(rec, None).await;
+        };
+        let dropped = matches!(Contracts::state_of(&j), JobState::Open | JobState::Claimed);
+        if dropped || (j.traceRoot, j.outputRoot) != (rec.solver_trace_root, rec.solver_output_root) {
+            let result = (!dropped).then(|| Submission::from_job(&j));
+            return self.forget_branch(rec, result).await;
+        }
         match rec.stage {
             WatchStage::New => {
                 if !self.policy.sampled(rec.job, self.core.me) {
@@ -314,7 +352,7 @@ impl Watcher {
             }
             WatchStage::Challenging => {
                 let games: Vec<(u64, GameRecord)> = self.core.state.all(Table::Games)?;
-                if let Some((id, _)) = games.iter().find(|(_, g)| g.job == rec.job) {
+                if let Some((id, _)) = games.iter().find(|(_, g)| g.job == rec.job && g.result != GameResult::Dropped) {
                     rec.game = Some(*id);
                     return self.set(&mut rec, WatchStage::Challenged, "");
                 }
@@ -322,6 +360,36 @@ impl Watcher {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The chain no longer holds the result this record was built on (a reorganisation
+    /// dropped the submission, or replaced it): stop the re-execution, drop its trace and
+    /// start over from `result`, the one the chain holds now, or wait for one to appear.
+    async fn forget_branch(&mut self, mut rec: WatchJob, result: Option<Submission>) -> Result<()> {
+        if let Some(run) = self.runs.remove(&rec.job) {
+            run.ctl.cancel.store(true, Ordering::Relaxed);
+            let _ = run.handle.await;
+        }
+        let dir = self.core.trace_dir(rec.job);
+        if let Err(e) = std::fs::remove_dir_all(&dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(Error::io("removing the dropped branch's trace", dir)(e));
+        }
+        let note = match result {
+            Some(r) => {
+                (rec.solver_trace_root, rec.solver_output_root) = (r.trace_root, r.output_root);
+                rec.challenge_deadline = r.challenge_deadline;
+                "the chain changed under this result (a reorg): checking the one it holds now"
+            }
+            None => "the result is not on the chain now (a reorg dropped it): waiting for it to reappear",
+        };
+        (rec.trace_root, rec.output_root, rec.game) = (None, None, None);
+        rec.retry_at = crate::core::wall_clock() + 2;
+        if rec.stage != WatchStage::New || rec.note != note {
+            tracing::warn!(job = rec.job, stage = rec.stage.name(), "{note}");
+        }
+        self.set(&mut rec, WatchStage::New, note)
     }
 
     async fn start_run(

@@ -134,18 +134,40 @@ async fn a_poor_account_gets_an_insufficient_funds_error() {
 
 #[tokio::test]
 async fn a_forgotten_nonce_is_fetched_again_from_the_node() {
-    use gavel_chain_client::alloy::providers::fillers::NonceManager;
     let chain = Chain::start();
     let client = dev_client(&chain).await;
     let me = client.sender().unwrap();
     let nonces = client.nonces();
-    assert_eq!(nonces.get_next_nonce(client.provider(), me).await.unwrap(), 0);
-    assert_eq!(nonces.get_next_nonce(client.provider(), me).await.unwrap(), 1);
-    // Nonces 0 and 1 were handed out but never broadcast: without a reset the next send
-    // would take nonce 2 and wait behind the gap forever.
+    let first = nonces.lease(client.provider(), me).await.unwrap();
+    let second = nonces.lease(client.provider(), me).await.unwrap();
+    assert_eq!((first.nonce(), second.nonce()), (0, 1));
+    // Nonces 0 and 1 were taken but never broadcast: while a send is still in flight the
+    // cache would hand out 2 and the send would wait behind the gap, unless forgotten.
+    drop(first);
     nonces.forget(me).await;
     let tx = TransactionRequest::default().with_to(Address::repeat_byte(7)).with_value(U256::from(1));
     let receipt = client.send("transfer", tx).await.unwrap();
+    assert!(receipt.status());
+    assert_eq!(client.provider().get_transaction_count(me).await.unwrap(), 1);
+    drop(second);
+}
+
+#[tokio::test]
+async fn sends_after_a_reorg_take_the_nonces_the_chain_forgot() {
+    let chain = Chain::start();
+    let client = dev_client(&chain).await;
+    let me = client.sender().unwrap();
+    let snapshot: String = client.raw("evm_snapshot", ()).await.unwrap();
+    let transfer = || TransactionRequest::default().with_to(Address::repeat_byte(7)).with_value(U256::from(1));
+    for _ in 0..3 {
+        client.send("transfer", transfer()).await.unwrap();
+    }
+    assert_eq!(client.provider().get_transaction_count(me).await.unwrap(), 3);
+    // The three transfers are gone from the chain, as after a reorg that dropped them.
+    let reverted: bool = client.raw("evm_revert", (snapshot,)).await.unwrap();
+    assert!(reverted);
+    assert_eq!(client.provider().get_transaction_count(me).await.unwrap(), 0);
+    let receipt = client.send("transfer", transfer()).await.unwrap();
     assert!(receipt.status());
     assert_eq!(client.provider().get_transaction_count(me).await.unwrap(), 1);
 }

@@ -37,7 +37,7 @@ fn play(solver_adversary: Option<&str>, watcher_adversary: Option<&str>, stalls:
     }
     let watcher = env.watcher(free_port(), &env.home().join("watcher"), &wargs);
     wait_state(&env, 1, "submitted", &[&solver]);
-    wait_for("the dispute", Duration::from_secs(180), || {
+    wait_for("the dispute", Duration::from_secs(180), &[&solver, &watcher], || {
         let list = env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"]);
         (!list.as_array().unwrap().is_empty()).then_some(())
     });
@@ -73,7 +73,7 @@ pub(crate) fn assert_solver_lost(p: &Played) {
     let env = &p.env;
     wait_state(env, 1, "rejected", &[&p.solver, &p.watcher]);
     let bond_back_and_share = (C + C / 2).to_string();
-    wait_for("the watchtower's withdrawal", Duration::from_secs(60), || {
+    wait_for("the watchtower's withdrawal", Duration::from_secs(180), &[&p.solver, &p.watcher], || {
         node_status(&p.watcher).filter(|s| s["withdrawn_wei"] == bond_back_and_share.as_str())
     });
     assert_eq!(env.market_credit(WATCHER), "0");
@@ -100,7 +100,7 @@ fn assert_watcher_lost(p: &Played) {
     env.warp(3601);
     wait_state(env, 1, "finalized", &[&p.solver, &p.watcher]);
     let paid = (REWARD + C / 2).to_string();
-    wait_for("the solver's withdrawal", Duration::from_secs(60), || {
+    wait_for("the solver's withdrawal", Duration::from_secs(180), &[&p.solver, &p.watcher], || {
         node_status(&p.solver).filter(|s| s["withdrawn_wei"] == paid.as_str())
     });
     assert_eq!(env.market_credit(SUBMITTER), (C - C / 2).to_string());

@@ -30,7 +30,7 @@ fn an_honest_solver_is_paid_and_an_honest_watchtower_agrees() {
     let summary = node_job(&solver, 1).unwrap();
     assert_eq!(summary["stage"], "submitted");
     assert_eq!(summary["trace_root"], trace_root.as_str());
-    let agreed = wait_for("the watchtower's verdict", Duration::from_secs(120), || {
+    let agreed = wait_for("the watchtower's verdict", Duration::from_secs(180), &[&solver, &watcher], || {
         node_job(&watcher, 1).filter(|j| j["stage"] == "agreed")
     });
     assert_eq!(agreed["trace_root"], trace_root.as_str());
@@ -41,7 +41,7 @@ fn an_honest_solver_is_paid_and_an_honest_watchtower_agrees() {
     // Nothing is disputed; after the window the solver finalizes and withdraws.
     env.warp(3601);
     wait_state(&env, 1, "finalized", &[&solver]);
-    let status = wait_for("the solver's withdrawal", Duration::from_secs(60), || {
+    let status = wait_for("the solver's withdrawal", Duration::from_secs(180), &[&solver, &watcher], || {
         node_status(&solver).filter(|s| s["withdrawn_wei"] == "1000000000000000000")
     });
     assert_eq!(status["games_open"], 0);

@@ -249,7 +249,7 @@ impl Env {
         let args =
             ["serve", "--content", content.to_str().unwrap(), "--add", spec.to_str().unwrap(), "--listen", &listen];
         let d = self.daemon(SUBMITTER, "serve", port, &args);
-        wait_for("the content server", Duration::from_secs(60), || d.get("/v1/status").map(|_| ()));
+        wait_for("the content server", Duration::from_secs(60), &[&d], || d.get("/v1/status").map(|_| ()));
         d
     }
 
@@ -285,7 +285,7 @@ impl Env {
 
     /// The roots an honest run of the spec commits to.
     fn honest_roots(&self, spec: &Path) -> (String, String) {
-        let dir = self.home().join("reference");
+        let dir = self.home().join("reference").join(spec.file_stem().unwrap());
         let s = self.json_as(
             SUBMITTER,
             &[
@@ -312,14 +312,18 @@ impl Drop for Env {
     }
 }
 
-/// Polls `f` until it gives a value, or panics after `limit` naming `what`.
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+/// Polls `f` until it gives a value, or panics after `limit` naming `what` and showing
+/// the daemons' logs.
+fn wait_for<T>(what: &str, limit: Duration, daemons: &[&Daemon], mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        if start.elapsed() > limit {
+            let logs: Vec<String> = daemons.iter().map(|d| d.log_text()).collect();
+            panic!("timed out after {limit:?} waiting for {what}; logs:\n{}", logs.join("\n-----\n"));
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -32,7 +32,7 @@ fn both_daemons_killed_mid_dispute_resume_and_the_game_completes() {
     // The solver's endpoint is down with it: the watchtower reads the submitter's server.
     let watcher_args = ["--source", source.as_str()];
     let mut watcher = env.watcher(watcher_port, &watcher_dir, &watcher_args);
-    wait_for("the dispute", Duration::from_secs(120), || {
+    wait_for("the dispute", Duration::from_secs(180), &[&watcher], || {
         let list = env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"]);
         (!list.as_array().unwrap().is_empty()).then_some(())
     });
@@ -114,13 +114,13 @@ fn an_rpc_outage_longer_than_a_poll_interval_loses_nothing() {
     let port = free_port();
     let device = env.register(SOLVER, "rig", &format!("http://127.0.0.1:{port}"));
     let solver = env.solver(port, &env.home().join("solver"), &["--source", &serve.url()]);
-    wait_for("the solver's first tick", Duration::from_secs(60), || {
+    wait_for("the solver's first tick", Duration::from_secs(60), &[&solver], || {
         node_status(&solver).filter(|s| s["head_block"].as_u64() > Some(0))
     });
     // The chain goes away for 3 s (30 poll intervals); the job is posted meanwhile.
     proxy.down();
     env.json_as(SUBMITTER, &["job", "post", spec.to_str().unwrap(), "--reward", "1eth", "--collateral", "0.2eth"]);
-    wait_for("the solver to notice the outage", Duration::from_secs(30), || {
+    wait_for("the solver to notice the outage", Duration::from_secs(30), &[&solver], || {
         node_status(&solver).filter(|s| !s["last_error"].is_null())
     });
     std::thread::sleep(Duration::from_secs(3));
@@ -130,10 +130,73 @@ fn an_rpc_outage_longer_than_a_poll_interval_loses_nothing() {
     assert!(metrics.contains("gavel_tick_errors_total"), "{metrics}");
     env.warp(3601);
     wait_state(&env, 1, "finalized", &[&solver]);
-    wait_for("the solver's withdrawal", Duration::from_secs(60), || {
+    wait_for("the solver's withdrawal", Duration::from_secs(180), &[&solver], || {
         node_status(&solver).filter(|s| s["withdrawn_wei"] == "1000000000000000000")
     });
     assert_eq!(env.stake(device), ("1000000000000000000".into(), "0".into()));
     assert_eq!(env.reputation(device), (1, 0, 0, "0".into()));
     assert_eq!(node_status(&solver).unwrap()["last_error"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_reorg_that_drops_a_submitted_result_is_followed_by_both_daemons() {
+    let env = Env::new();
+    let dropped_spec = env.spec(20);
+    let serve = env.serve(&dropped_spec);
+    // The job the chain will hold after the reorg: another spec, so other roots.
+    let spec = env.home().join("job-12.toml");
+    let text = std::fs::read_to_string(&dropped_spec).unwrap().replace("steps = 20", "steps = 12");
+    std::fs::write(&spec, text).unwrap();
+    let content = env.home().join("submitter-content");
+    env.json_as(
+        SUBMITTER,
+        &["serve", "--content", content.to_str().unwrap(), "--add", spec.to_str().unwrap(), "--no-serve"],
+    );
+    let solver_port = free_port();
+    let device = env.register(SOLVER, "rig", &format!("http://127.0.0.1:{solver_port}"));
+    env.register(WATCHER, "tower", "");
+    let snapshot = env.cast(&["rpc", "evm_snapshot"]).trim_matches('"').to_owned();
+    let solver = env.solver(solver_port, &env.home().join("solver"), &["--source", &serve.url()]);
+    let watcher = env.watcher(free_port(), &env.home().join("watcher"), &["--source", &serve.url()]);
+    let daemons = [&solver, &watcher];
+    env.json_as(
+        SUBMITTER,
+        &["job", "post", dropped_spec.to_str().unwrap(), "--reward", "1eth", "--collateral", "0.2eth"],
+    );
+    wait_state(&env, 1, "submitted", &daemons);
+    let (dropped_trace, _) = env.honest_roots(&dropped_spec);
+    wait_for("the watchtower's verdict on the dropped result", Duration::from_secs(180), &daemons, || {
+        node_job(&watcher, 1).filter(|j| j["stage"] == "agreed" && j["trace_root"] == dropped_trace.as_str())
+    });
+    // The reorg: the chain goes back to before the post, then grows a branch on which job 1
+    // is the 12-step spec, with another reward.
+    env.cast(&["rpc", "evm_revert", &snapshot]);
+    env.cast(&["rpc", "anvil_mine", "3"]);
+    env.json_as(SUBMITTER, &["job", "post", spec.to_str().unwrap(), "--reward", "2eth", "--collateral", "0.2eth"]);
+    let (trace_root, output_root) = env.honest_roots(&spec);
+    wait_for("the result on the new branch", Duration::from_secs(180), &daemons, || {
+        let j = env.job(1);
+        (j["state"] == "submitted" && j["trace_root"] == trace_root.as_str()).then_some(())
+    });
+    assert_eq!(env.job(1)["output_root"], output_root.as_str());
+    wait_for("the watchtower's verdict on the new result", Duration::from_secs(180), &daemons, || {
+        node_job(&watcher, 1).filter(|j| j["stage"] == "agreed" && j["trace_root"] == trace_root.as_str())
+    });
+    for d in daemons {
+        let (_, metrics) = d.get("/metrics").unwrap();
+        assert!(metrics.contains("gavel_reorgs_total 1"), "{metrics}");
+    }
+    env.warp(3601);
+    wait_state(&env, 1, "finalized", &daemons);
+    // Paid once, the new branch's reward: the dropped branch's result never counted.
+    let paid = "2000000000000000000";
+    wait_for("the solver's withdrawal", Duration::from_secs(180), &daemons, || {
+        node_status(&solver).filter(|s| s["withdrawn_wei"] == paid)
+    });
+    assert_eq!(env.stake(device), ("1000000000000000000".into(), "0".into()));
+    assert_eq!(env.reputation(device), (1, 0, 0, "0".into()));
+    assert!(env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"]).as_array().unwrap().is_empty());
+    for d in daemons {
+        assert_eq!(node_status(d).unwrap()["last_error"], serde_json::Value::Null, "{}", d.log_text());
+    }
 }
