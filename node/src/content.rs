@@ -22,9 +22,12 @@ pub struct ContentStore {
 
 impl ContentStore {
     /// The store in `dir` (created if missing).
+    /// A relative `dir` is made absolute here: blob paths are written into specs, which
+    /// resolve relative paths against the spec's own folder.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(Error::io("creating", dir))?;
-        Ok(Self { dir: dir.to_path_buf() })
+        let dir = std::path::absolute(dir).map_err(Error::io("resolving", dir))?;
+        std::fs::create_dir_all(&dir).map_err(Error::io("creating", &dir))?;
+        Ok(Self { dir })
     }
 
     /// The store's folder.
@@ -204,6 +207,14 @@ mod tests {
         assert_eq!(s.get(h).unwrap(), None);
         assert!(!s.has(h));
         assert_eq!(s.get(keccak256(b"absent")).unwrap(), None);
+    }
+
+    #[test]
+    fn a_relative_folder_is_made_absolute() {
+        let s = ContentStore::open(Path::new("../target/content-store-test")).unwrap();
+        assert!(s.dir().is_absolute(), "{}", s.dir().display());
+        assert!(s.dir().ends_with("target/content-store-test"));
+        std::fs::remove_dir_all(s.dir()).unwrap();
     }
 
     #[test]

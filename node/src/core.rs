@@ -168,11 +168,12 @@ impl Core {
     /// Opens the state, the content store and the server; `role` is `solver` or `watcher`.
     pub(crate) async fn start(
         role: &str,
-        cfg: NodeConfig,
+        mut cfg: NodeConfig,
         client: Client,
         deployments: &Deployments,
         deployments_dir: &std::path::Path,
     ) -> Result<Self> {
+        cfg.data_dir = std::path::absolute(&cfg.data_dir).map_err(Error::io("resolving", &cfg.data_dir))?;
         let metrics = Metrics::default();
         let chain = Contracts::new(client.clone(), deployments, deployments_dir, metrics.clone())?;
         let me = chain.me()?;

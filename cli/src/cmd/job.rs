@@ -118,7 +118,8 @@ enum Command {
         /// The job id.
         job: u64,
     },
-    /// Withdraw your credit in the market (rewards, refunds) to your account.
+    /// Withdraw your credits to your account: the market's (rewards, refunds, bonds back)
+    /// and the registry's (shares of slashed stake).
     Withdraw,
     /// Challenge a submitted result: opens a dispute game with your own trace root; the
     /// bond (the job's collateral) is sent with it.
@@ -560,12 +561,39 @@ async fn run_async(args: Args, out: &Output) -> anyhow::Result<()> {
         Command::Withdraw => {
             let s = Session::open(chain, true).await?;
             let me = s.client.sender()?;
-            let credit = s.market()?.creditOf(me).call().await.map_err(|e| s.call_err("creditOf", e))?;
-            let tx = s.market()?.withdrawCredit().into_transaction_request();
-            s.send(out, "withdrawCredit", tx).await?;
+            let market = s.market()?.creditOf(me).call().await.map_err(|e| s.call_err("creditOf", e))?;
+            let registry = s.registry()?.creditOf(me).call().await.map_err(|e| s.call_err("creditOf", e))?;
+            if market.is_zero() && registry.is_zero() {
+                return Err(UsageError(format!(
+                    "{me} has no credit to withdraw in the market or the registry (rewards and refunds are credited \
+                     when a job is finalized, cancelled or expires; slashed stake when a dispute ends)"
+                ))
+                .into());
+            }
+            // Each contract pays out its own credit; one that holds none would revert.
+            if !market.is_zero() {
+                s.send(out, "withdrawCredit (market)", s.market()?.withdrawCredit().into_transaction_request()).await?;
+            }
+            if !registry.is_zero() {
+                let tx = s.registry()?.withdrawCredit().into_transaction_request();
+                s.send(out, "withdrawCredit (registry)", tx).await?;
+            }
+            let total = market.saturating_add(registry);
             out.result(
-                &serde_json::json!({ "account": me.to_checksum(None), "withdrawn_wei": credit.to_string() }),
-                || format!("withdrew {} to {me}", ether(credit)),
+                &serde_json::json!({
+                    "account": me.to_checksum(None),
+                    "market_wei": market.to_string(),
+                    "registry_wei": registry.to_string(),
+                    "withdrawn_wei": total.to_string(),
+                }),
+                || {
+                    format!(
+                        "withdrew {} to {me} ({} from the market, {} from the registry)",
+                        ether(total),
+                        ether(market),
+                        ether(registry)
+                    )
+                },
             );
         }
     }

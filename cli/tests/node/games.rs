@@ -120,6 +120,16 @@ fn a_solver_with_a_wrong_op_is_disputed_and_slashed() {
         p.env.json_as(WATCHER, &["watch", "--report", "--data", p.env.home().join("watcher").to_str().unwrap()]);
     assert_eq!(report["disputes_won"], 1);
     assert_eq!(report["net_wei"], (C / 2).to_string());
+    // The submitter takes both credits in one command: the reward back from the market,
+    // its share of the slashed collateral from the registry.
+    let w = p.env.json_as(SUBMITTER, &["job", "withdraw"]);
+    assert_eq!(w["market_wei"], REWARD.to_string());
+    assert_eq!(w["registry_wei"], (C - C / 2).to_string());
+    assert_eq!(w["withdrawn_wei"], (REWARD + C - C / 2).to_string());
+    assert_eq!((p.env.market_credit(SUBMITTER), p.env.registry_credit(SUBMITTER)), ("0".into(), "0".into()));
+    let again = p.env.run_as(SUBMITTER, &["job", "withdraw"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no credit to withdraw"), "{again:?}");
 }
 
 #[test]

@@ -105,7 +105,7 @@ impl Proxy {
 }
 
 #[test]
-fn an_rpc_outage_longer_than_a_poll_interval_loses_nothing() {
+fn an_rpc_outage_longer_than_a_poll_interval_loses_nothing_for_either_daemon() {
     let env = Env::new();
     let proxy = Proxy::start(&env.url);
     *env.daemon_rpc.borrow_mut() = Some(proxy.url());
@@ -114,28 +114,43 @@ fn an_rpc_outage_longer_than_a_poll_interval_loses_nothing() {
     let port = free_port();
     let device = env.register(SOLVER, "rig", &format!("http://127.0.0.1:{port}"));
     let solver = env.solver(port, &env.home().join("solver"), &["--source", &serve.url()]);
-    wait_for("the solver's first tick", Duration::from_secs(60), &[&solver], || {
-        node_status(&solver).filter(|s| s["head_block"].as_u64() > Some(0))
-    });
+    let watcher = env.watcher(free_port(), &env.home().join("watcher"), &["--source", &serve.url()]);
+    let daemons = [&solver, &watcher];
+    for d in daemons {
+        wait_for("the daemons' first tick", Duration::from_secs(60), &daemons, || {
+            node_status(d).filter(|s| s["head_block"].as_u64() > Some(0))
+        });
+    }
     // The chain goes away for 3 s (30 poll intervals); the job is posted meanwhile.
     proxy.down();
     env.json_as(SUBMITTER, &["job", "post", spec.to_str().unwrap(), "--reward", "1eth", "--collateral", "0.2eth"]);
-    wait_for("the solver to notice the outage", Duration::from_secs(30), &[&solver], || {
-        node_status(&solver).filter(|s| !s["last_error"].is_null())
-    });
+    for d in daemons {
+        wait_for("the daemons to notice the outage", Duration::from_secs(30), &daemons, || {
+            node_status(d).filter(|s| !s["last_error"].is_null())
+        });
+    }
     std::thread::sleep(Duration::from_secs(3));
     proxy.up();
-    wait_state(&env, 1, "submitted", &[&solver]);
-    let (_, metrics) = solver.get("/metrics").unwrap();
-    assert!(metrics.contains("gavel_tick_errors_total"), "{metrics}");
+    wait_state(&env, 1, "submitted", &daemons);
+    // The watchtower re-executes the result it could not see during the outage.
+    let (trace_root, _) = env.honest_roots(&spec);
+    wait_for("the watchtower's verdict", Duration::from_secs(180), &daemons, || {
+        node_job(&watcher, 1).filter(|j| j["stage"] == "agreed" && j["trace_root"] == trace_root.as_str())
+    });
+    for d in daemons {
+        let (_, metrics) = d.get("/metrics").unwrap();
+        assert!(metrics.contains("gavel_tick_errors_total"), "{metrics}");
+    }
     env.warp(3601);
-    wait_state(&env, 1, "finalized", &[&solver]);
-    wait_for("the solver's withdrawal", Duration::from_secs(180), &[&solver], || {
+    wait_state(&env, 1, "finalized", &daemons);
+    wait_for("the solver's withdrawal", Duration::from_secs(180), &daemons, || {
         node_status(&solver).filter(|s| s["withdrawn_wei"] == "1000000000000000000")
     });
     assert_eq!(env.stake(device), ("1000000000000000000".into(), "0".into()));
     assert_eq!(env.reputation(device), (1, 0, 0, "0".into()));
-    assert_eq!(node_status(&solver).unwrap()["last_error"], serde_json::Value::Null);
+    for d in daemons {
+        assert_eq!(node_status(d).unwrap()["last_error"], serde_json::Value::Null, "{}", d.log_text());
+    }
 }
 
 #[test]
