@@ -1,6 +1,9 @@
 //! Commitment benchmarks (`docs/benchmarks.md`, "Commitments (prover)"):
 //!
 //! - `tensor_root`: a 1 MiB tensor's root against raw keccak256 of the same bytes;
+//! - `step_roots`: what the recorder hashes after one digits step (the 21 written slots,
+//!   then the memory root) against raw keccak256 of the same 52 KiB, and the whole
+//!   initial memory (`h_0`, once per recording);
 //! - `digits_overhead`: 200 digits training steps plain, with a root every step (on the
 //!   recorder thread, and inline on the training thread), and into a store with k = 1
 //!   and k = 16; the store's bytes per step are printed first. Two entries measure
@@ -81,6 +84,51 @@ fn tensor_root_vs_keccak(c: &mut Criterion) {
     g.finish();
 }
 
+/// The hashing of one digits step: every slot the step body writes re-hashed and the
+/// memory root taken, against raw keccak256 of the same bytes.
+fn step_roots(c: &mut Criterion) {
+    let job = digits();
+    let program = Arc::new(job.program.clone());
+    let mut be = cpu(&job);
+    for step in 0..3 {
+        be.run_step(step).unwrap();
+    }
+    let mut written: Vec<SlotId> = program.ops.iter().map(|op| op.output()).collect();
+    written.sort();
+    written.dedup();
+    let values: Vec<Vec<i32>> = written.iter().map(|&id| be.read_slot(id).unwrap()).collect();
+    let slots: Vec<(SlotId, &[i32])> = written.iter().zip(&values).map(|(&id, v)| (id, v.as_slice())).collect();
+    let bytes: Vec<u8> = values.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+    let mut roots = MemoryRoots::new(&program, be.memory()).unwrap();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let mut g = c.benchmark_group("step_roots");
+    g.throughput(Throughput::Bytes(bytes.len() as u64)).sample_size(50).measurement_time(Duration::from_secs(3));
+    g.bench_function("raw_keccak256", |b| b.iter(|| Hash32::of(std::hint::black_box(&bytes))));
+    g.bench_function("written_slots_and_root_1_thread", |b| {
+        // The whole timed loop inside a one-thread pool: no iteration pays a hand-over
+        // between threads.
+        b.iter_custom(|iters| {
+            one.install(|| {
+                let t = std::time::Instant::now();
+                for _ in 0..iters {
+                    roots.update_many(std::hint::black_box(&slots)).unwrap();
+                    std::hint::black_box(roots.root());
+                }
+                t.elapsed()
+            })
+        })
+    });
+    g.finish();
+    // The one-time cost of a recording: every slot of the memory hashed (the training
+    // set is a constant slot).
+    let memory = be.memory().clone();
+    let mut g = c.benchmark_group("step_roots");
+    let bytes: usize = (0..memory.len()).map(|i| 4 * memory.slot(i as SlotId).len()).sum();
+    g.throughput(Throughput::Bytes(bytes as u64)).sample_size(30).measurement_time(Duration::from_secs(3));
+    g.bench_function("whole_memory_h0", |b| b.iter(|| MemoryRoots::new(&program, &memory).unwrap().root()));
+    g.finish();
+}
+
 fn digits_overhead(c: &mut Criterion) {
     let job = digits();
     let program = Arc::new(job.program.clone());
@@ -141,9 +189,10 @@ fn digits_overhead(c: &mut Criterion) {
                 let mut roots = MemoryRoots::new(&program, be.memory()).unwrap();
                 for step in 0..STEPS {
                     be.run_step(step).unwrap();
-                    for &id in &written {
-                        roots.update(id, &be.read_slot(id).unwrap()).unwrap();
-                    }
+                    let values: Vec<Vec<i32>> = written.iter().map(|&id| be.read_slot(id).unwrap()).collect();
+                    let slots: Vec<(SlotId, &[i32])> =
+                        written.iter().zip(&values).map(|(&id, v)| (id, v.as_slice())).collect();
+                    roots.update_many(&slots).unwrap();
                     std::hint::black_box(roots.root());
                 }
             },
@@ -238,5 +287,5 @@ fn op_query(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, tensor_root_vs_keccak, digits_overhead, op_query);
+criterion_group!(benches, tensor_root_vs_keccak, step_roots, digits_overhead, op_query);
 criterion_main!(benches);

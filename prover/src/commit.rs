@@ -1,10 +1,13 @@
 //! Roots: tensors, memories, traces and the op-level roots of one step.
 
+use std::borrow::Cow;
+
 use gavel_executor::{Hash32, Memory, Program, SlotId};
 use rayon::prelude::*;
 
 use crate::{
     error::{Error, Result},
+    keccak,
     merkle::{self, Tag},
 };
 
@@ -14,29 +17,57 @@ pub const CHUNK_ELEMENTS: usize = 512;
 /// Largest tensor rank the commitment encodes (the program format allows 1 to 3).
 pub const MAX_RANK: usize = 3;
 
-/// Tensors with at least this many chunks hash their chunks in parallel.
-const PAR_CHUNKS: usize = 16;
+/// Hashing runs on the current rayon pool from this many chunk leaves up.
+const PAR_CHUNKS: usize = 2 * keccak::LANES;
 
-/// The leaf of one chunk: `keccak256(0x00 ‖ little-endian bytes of its elements)`.
-pub(crate) fn chunk_leaf(values: &[i32]) -> Hash32 {
+/// Bytes per full chunk.
+const CHUNK_BYTES: usize = 4 * CHUNK_ELEMENTS;
+
+/// The little-endian bytes of `values` (borrowed where that is the memory layout).
+fn le_bytes(values: &[i32]) -> Cow<'_, [u8]> {
     #[cfg(target_endian = "little")]
     {
-        merkle::hash_tagged(Tag::Chunk, &[bytemuck::cast_slice(values)])
+        Cow::Borrowed(bytemuck::cast_slice(values))
     }
     #[cfg(not(target_endian = "little"))]
     {
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        merkle::hash_tagged(Tag::Chunk, &[&bytes])
+        Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
     }
+}
+
+/// The leaf of one chunk: `keccak256(0x00 ‖ little-endian bytes of its elements)`.
+pub(crate) fn chunk_leaf(values: &[i32]) -> Hash32 {
+    keccak::hash_one(Tag::Chunk as u8, &le_bytes(values))
+}
+
+/// Where a batch of hashes runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum On {
+    /// The calling thread only.
+    ThisThread,
+    /// The current rayon pool (the global one outside any other), when there is enough
+    /// work to share.
+    Pool,
+}
+
+/// The leaves of the chunks whose little-endian bytes are `chunks`, as one batch.
+fn leaves_of(chunks: &[&[u8]], on: On) -> Vec<Hash32> {
+    let mut out = vec![Hash32::default(); chunks.len()];
+    if on == On::Pool && chunks.len() >= PAR_CHUNKS && rayon::current_num_threads() > 1 {
+        chunks
+            .par_chunks(keccak::LANES)
+            .zip(out.par_chunks_mut(keccak::LANES))
+            .for_each(|(c, o)| keccak::hash_many(Tag::Chunk as u8, c, o));
+    } else {
+        keccak::hash_many(Tag::Chunk as u8, chunks, &mut out);
+    }
+    out
 }
 
 /// The leaves of a tensor's chunk tree.
 pub(crate) fn chunk_leaves(values: &[i32]) -> Vec<Hash32> {
-    if values.len() >= PAR_CHUNKS * CHUNK_ELEMENTS {
-        values.par_chunks(CHUNK_ELEMENTS).map(chunk_leaf).collect()
-    } else {
-        values.chunks(CHUNK_ELEMENTS).map(chunk_leaf).collect()
-    }
+    let bytes = le_bytes(values);
+    leaves_of(&bytes.chunks(CHUNK_BYTES).collect::<Vec<_>>(), On::Pool)
 }
 
 /// Number of chunks of a tensor of `len` elements.
@@ -56,11 +87,17 @@ pub(crate) fn shape_len(shape: &[u32]) -> Result<u64> {
 /// `keccak256(0x02 ‖ d0 ‖ d1 ‖ d2 ‖ data_root)`, dimensions as big-endian `u32`,
 /// absent ones 0.
 pub(crate) fn wrap_tensor(shape: &[u32], data_root: &Hash32) -> Hash32 {
-    let mut dims = [0u8; 4 * MAX_RANK];
+    keccak::hash_one(Tag::Tensor as u8, &wrap_body(shape, data_root))
+}
+
+/// `d0 ‖ d1 ‖ d2 ‖ data_root`: the preimage of a tensor root after its tag.
+fn wrap_body(shape: &[u32], data_root: &Hash32) -> [u8; 4 * MAX_RANK + 32] {
+    let mut body = [0u8; 4 * MAX_RANK + 32];
     for (i, d) in shape.iter().enumerate() {
-        dims[4 * i..4 * i + 4].copy_from_slice(&d.to_be_bytes());
+        body[4 * i..4 * i + 4].copy_from_slice(&d.to_be_bytes());
     }
-    merkle::hash_tagged(Tag::Tensor, &[&dims, &data_root.0])
+    body[4 * MAX_RANK..].copy_from_slice(&data_root.0);
+    body
 }
 
 /// The root of a tensor of the given shape: its chunk tree, bound to the shape.
@@ -73,6 +110,34 @@ pub fn tensor_root(shape: &[u32], values: &[i32]) -> Result<Hash32> {
         });
     }
     Ok(wrap_tensor(shape, &merkle::root(&chunk_leaves(values))))
+}
+
+/// The roots of several tensors (shape, elements), computed together: the chunk leaves
+/// of all of them form one batch, then the tree nodes of each height, then the shape
+/// wrappers, so that equal-length preimages are hashed several at a time
+/// (`keccak::hash_many`). Each root is what [`tensor_root`] gives.
+pub(crate) fn tensor_roots(tensors: &[(&[u32], &[i32])], on: On) -> Result<Vec<Hash32>> {
+    for (shape, values) in tensors {
+        let len = shape_len(shape)?;
+        if len != values.len() as u64 {
+            return Err(Error::Shape {
+                shape: shape.to_vec(),
+                msg: format!("has {len} elements but the tensor has {}", values.len()),
+            });
+        }
+    }
+    let bytes: Vec<Cow<'_, [u8]>> = tensors.iter().map(|(_, v)| le_bytes(v)).collect();
+    let chunks: Vec<&[u8]> = bytes.iter().flat_map(|b| b.chunks(CHUNK_BYTES)).collect();
+    let mut leaves = leaves_of(&chunks, on).into_iter();
+    let mut trees: Vec<Vec<Hash32>> =
+        bytes.iter().map(|b| leaves.by_ref().take(b.len().div_ceil(CHUNK_BYTES)).collect()).collect();
+    merkle::roots_many(&mut trees);
+    let wraps: Vec<[u8; 4 * MAX_RANK + 32]> =
+        tensors.iter().zip(&trees).map(|((shape, _), tree)| wrap_body(shape, &tree[0])).collect();
+    let bodies: Vec<&[u8]> = wraps.iter().map(|w| w.as_slice()).collect();
+    let mut roots = vec![Hash32::default(); tensors.len()];
+    keccak::hash_many(Tag::Tensor as u8, &bodies, &mut roots);
+    Ok(roots)
 }
 
 /// `keccak256(0x03 ‖ slot count (u32 BE) ‖ root of the slot tree)`.
@@ -123,10 +188,9 @@ impl MemoryRoots {
                 shapes.len()
             )));
         }
-        let roots = (0..shapes.len())
-            .into_par_iter()
-            .map(|i| tensor_root(&shapes[i], memory.slot(i as SlotId)))
-            .collect::<Result<_>>()?;
+        let tensors: Vec<(&[u32], &[i32])> =
+            shapes.iter().enumerate().map(|(i, s)| (s.as_slice(), memory.slot(i as SlotId))).collect();
+        let roots = tensor_roots(&tensors, On::Pool)?;
         Ok(Self { shapes, roots })
     }
 
@@ -137,16 +201,23 @@ impl MemoryRoots {
         Ok(())
     }
 
-    /// Re-hashes several written slots (in parallel).
+    /// Re-hashes several written slots, as one batch (the chunks on the current rayon
+    /// pool when there are many).
     pub fn update_many(&mut self, slots: &[(SlotId, &[i32])]) -> Result<()> {
-        let new: Vec<Hash32> = slots
-            .par_iter()
+        self.update_batch(slots, On::Pool)
+    }
+
+    /// [`MemoryRoots::update_many`], run where `on` says.
+    pub(crate) fn update_batch(&mut self, slots: &[(SlotId, &[i32])], on: On) -> Result<()> {
+        let tensors = slots
+            .iter()
             .map(|(id, values)| {
                 let shape =
                     self.shapes.get(*id as usize).ok_or(Error::NoSuchSlot { slot: *id, slots: self.shapes.len() })?;
-                tensor_root(shape, values)
+                Ok((shape.as_slice(), *values))
             })
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?;
+        let new = tensor_roots(&tensors, on)?;
         for ((id, _), root) in slots.iter().zip(new) {
             self.roots[*id as usize] = root;
         }
@@ -195,9 +266,50 @@ mod tests {
         let bytes: Vec<u8> =
             std::iter::once(0u8).chain(v[..CHUNK_ELEMENTS].iter().flat_map(|x| x.to_le_bytes())).collect();
         assert_eq!(leaves[0], Hash32::of(&bytes));
-        // The parallel path gives the same leaves.
+        // The parallel and batched paths give the same leaves.
         let big: Vec<i32> = (0..(PAR_CHUNKS * CHUNK_ELEMENTS + 7) as i32).collect();
         let seq: Vec<Hash32> = big.chunks(CHUNK_ELEMENTS).map(chunk_leaf).collect();
         assert_eq!(chunk_leaves(&big), seq);
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(one.install(|| chunk_leaves(&big)), seq);
+    }
+
+    #[test]
+    fn tensor_roots_together_are_each_tensor_root() {
+        let shapes: Vec<Vec<u32>> = vec![
+            vec![1],
+            vec![32],
+            vec![32, 64],
+            vec![64, 32],
+            vec![10],
+            vec![32, 10],
+            vec![3, 5, 700],
+            vec![513],
+            vec![32, 10],
+        ];
+        let values: Vec<Vec<i32>> = shapes
+            .iter()
+            .enumerate()
+            .map(|(s, shape)| {
+                let n: u32 = shape.iter().product();
+                (0..n as i32).map(|i| i.wrapping_mul(0x9e37_79b9u32 as i32) ^ s as i32).collect()
+            })
+            .collect();
+        let tensors: Vec<(&[u32], &[i32])> =
+            shapes.iter().zip(&values).map(|(s, v)| (s.as_slice(), v.as_slice())).collect();
+        let each: Vec<Hash32> = tensors.iter().map(|(s, v)| tensor_root(s, v).unwrap()).collect();
+        // The one-by-one definition: leaves, tree and wrapper, no batching anywhere.
+        for ((shape, v), root) in tensors.iter().zip(&each) {
+            let mut level: Vec<Hash32> = v.chunks(CHUNK_ELEMENTS).map(chunk_leaf).collect();
+            level.resize(level.len().next_power_of_two(), Hash32::default());
+            while level.len() > 1 {
+                level = level.chunks(2).map(|p| merkle::node(&p[0], &p[1])).collect();
+            }
+            assert_eq!(wrap_tensor(shape, &level[0]), *root, "shape {shape:?}");
+        }
+        assert_eq!(tensor_roots(&tensors, On::Pool).unwrap(), each);
+        assert_eq!(tensor_roots(&tensors, On::ThisThread).unwrap(), each);
+        assert!(tensor_roots(&[(&[4], &[1, 2, 3])], On::Pool).is_err());
+        assert!(tensor_roots(&[], On::ThisThread).unwrap().is_empty());
     }
 }

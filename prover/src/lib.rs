@@ -42,6 +42,7 @@
 mod commit;
 mod error;
 mod files;
+mod keccak;
 mod merkle;
 mod nodes;
 mod program;
@@ -57,7 +58,7 @@ pub use error::{Error, Result, VerifyError};
 pub use nodes::ChunkTree;
 pub use program::{OP_KINDS, OpDescriptor, OpOpening, OpTable, ProgramCommitment, TAG_OP, TAG_PROGRAM, op_kind};
 pub use proof::{CheckpointProof, ChunkProof, ElementOpening, OpRootProof, SlotProof, StateProof};
-pub use record::{Resumed, TraceSummary, TraceWriter, Traced};
+pub use record::{HASH_THREADS_ENV, Resumed, TraceSummary, TraceWriter, Traced, default_hash_threads};
 pub use state::step_local_slots;
 pub use store::{Position, TraceStore};
 pub use tamper::{Tamper, Tampered};

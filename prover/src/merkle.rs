@@ -9,6 +9,8 @@
 use gavel_executor::Hash32;
 use tiny_keccak::{Hasher, Keccak};
 
+use crate::keccak;
+
 /// Domain tags: the first byte of every preimage the scheme hashes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -102,10 +104,54 @@ pub(crate) fn levels(leaves: Vec<Hash32>) -> Vec<Vec<Hash32>> {
     out
 }
 
-/// The next level up from `level`, which sits at height `h`.
+/// The next level up from `level`, which sits at height `h` (its nodes hashed as one
+/// batch, [`keccak::hash_many`]).
 fn pair_up(level: &[Hash32], h: usize) -> Vec<Hash32> {
     let pad = zeros()[h];
-    level.chunks(2).map(|p| node(&p[0], p.get(1).unwrap_or(&pad))).collect()
+    let pairs: Vec<[u8; 64]> = level.chunks(2).map(|p| concat(&p[0], p.get(1).unwrap_or(&pad))).collect();
+    let mut out = vec![Hash32::default(); pairs.len()];
+    hash_pairs(&pairs, &mut out);
+    out
+}
+
+/// `left ‖ right`: the body of an inner node's preimage.
+fn concat(left: &Hash32, right: &Hash32) -> [u8; 64] {
+    let mut b = [0u8; 64];
+    b[..32].copy_from_slice(&left.0);
+    b[32..].copy_from_slice(&right.0);
+    b
+}
+
+/// Inner nodes of the given children, as one batch.
+fn hash_pairs(pairs: &[[u8; 64]], out: &mut [Hash32]) {
+    let bodies: Vec<&[u8]> = pairs.iter().map(|p| p.as_slice()).collect();
+    keccak::hash_many(Tag::Node as u8, &bodies, out);
+}
+
+/// Reduces each of several trees to its root, in place: `trees[t]` holds tree `t`'s
+/// leaves (at least one) and is left holding its root alone. The nodes of one height
+/// are hashed as one batch across all the trees.
+pub(crate) fn roots_many(trees: &mut [Vec<Hash32>]) {
+    let mut pairs: Vec<[u8; 64]> = Vec::new();
+    let mut out: Vec<Hash32> = Vec::new();
+    for pad in zeros() {
+        pairs.clear();
+        for t in trees.iter().filter(|t| t.len() > 1) {
+            pairs.extend(t.chunks(2).map(|p| concat(&p[0], p.get(1).unwrap_or(pad))));
+        }
+        if pairs.is_empty() {
+            return;
+        }
+        out.clear();
+        out.resize(pairs.len(), Hash32::default());
+        hash_pairs(&pairs, &mut out);
+        let mut next = out.iter();
+        for t in trees.iter_mut().filter(|t| t.len() > 1) {
+            let n = t.len().div_ceil(2);
+            t.clear();
+            t.extend(next.by_ref().take(n));
+        }
+    }
 }
 
 /// The siblings of leaf `index`, bottom up, from [`levels`].
@@ -174,6 +220,15 @@ mod tests {
                 assert_eq!(fold_path(l[i as usize], i, &p), r, "n = {n}, i = {i}");
             }
         }
+    }
+
+    #[test]
+    fn roots_many_is_root_of_each() {
+        let mut trees: Vec<Vec<Hash32>> = [1usize, 2, 3, 5, 8, 9, 17, 1, 33].iter().map(|&n| leaves(n)).collect();
+        let expected: Vec<Hash32> = trees.iter().map(|t| root(t)).collect();
+        roots_many(&mut trees);
+        assert_eq!(trees, expected.iter().map(|r| vec![*r]).collect::<Vec<_>>());
+        roots_many(&mut []);
     }
 
     #[test]

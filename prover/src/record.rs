@@ -1,9 +1,13 @@
 //! Recording a run: a checkpoint root after every step, and optionally a trace store.
 //!
-//! The hashing runs on a worker thread fed through a short bounded queue, so on a
-//! machine with a spare core the commitment costs the run little more than copying
-//! the slots a step wrote. Only those slots are read and re-hashed: constants and
-//! slots no operator writes keep the roots they had at step 0.
+//! The hashing runs on a recorder thread fed through a short bounded queue, so on a
+//! machine with spare cores the commitment costs the run little more than copying the
+//! slots a step wrote: the run waits only when the recorder falls [`QUEUE`] steps
+//! behind. Only those slots are read and re-hashed (constants and slots no operator
+//! writes keep the roots they had at step 0), all of one step's together, so that
+//! equal-length preimages are hashed several at a time, on a small thread pool of the
+//! recorder's own ([`TraceWriter::with_hash_threads`]): never on the global rayon pool
+//! that the CPU backend computes on.
 
 use std::{
     collections::BTreeSet,
@@ -17,7 +21,7 @@ use std::{
 use gavel_executor::{Backend, Checkpoint, Hash32, Inputs, Memory, Program, SlotId, SlotKind};
 
 use crate::{
-    commit::{CHUNK_ELEMENTS, MemoryRoots, trace_root},
+    commit::{CHUNK_ELEMENTS, MemoryRoots, On, trace_root},
     error::{Error, Result},
     files::{self, Done, Manifest, RootLog},
     state::state_var_slots,
@@ -28,6 +32,91 @@ const QUEUE: usize = 4;
 
 /// The slots one step wrote, with their new values.
 type Written = Vec<(SlotId, Vec<i32>)>;
+
+/// What the recorder thread is sent.
+enum Job {
+    /// The slots a step wrote.
+    Step(Written),
+    /// The values of every slot the step body writes, one after the other in slot
+    /// order ([`Handover`]); the recorder sends the buffer back for the next step.
+    Packed(Vec<i32>),
+    /// Hash on this many threads from now on.
+    Threads(usize),
+}
+
+/// How a step's written slots travel to the recorder: packed into one buffer that
+/// goes back and forth between the two threads, so that in the steady state neither
+/// allocates for the hand-over nor frees what the other allocated.
+#[derive(Debug)]
+struct Handover {
+    /// The slots the step body writes, in slot order.
+    slots: Vec<SlotId>,
+    /// Where each slot's values start in a buffer, and the total length last.
+    offsets: Vec<usize>,
+    /// Buffers the recorder is done with.
+    spare: mpsc::Receiver<Vec<i32>>,
+}
+
+impl Handover {
+    fn new(program: &Program, spare: mpsc::Receiver<Vec<i32>>) -> Self {
+        let slots: BTreeSet<SlotId> = program.ops.iter().map(|op| op.output()).collect();
+        let slots: Vec<SlotId> = slots.into_iter().collect();
+        let offsets = std::iter::once(0)
+            .chain(slots.iter().scan(0, |end, &id| {
+                *end += program.slots[id as usize].len();
+                Some(*end)
+            }))
+            .collect();
+        Self { slots, offsets, spare }
+    }
+
+    /// A buffer the recorder sent back, or a new one.
+    fn buffer(&self) -> Vec<i32> {
+        let mut b =
+            self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(*self.offsets.last().expect("0 first")));
+        b.clear();
+        b
+    }
+}
+
+/// Environment variable that overrides [`default_hash_threads`].
+pub const HASH_THREADS_ENV: &str = "GAVEL_HASH_THREADS";
+
+/// The recorder's hashing threads unless told otherwise: the value of
+/// [`HASH_THREADS_ENV`] if it is a positive number; else 1 where the CPU hashes eight
+/// messages at once (AVX-512: one thread re-hashes a digits step in about a third of
+/// the step's time, and more threads measured slower, `docs/benchmarks.md`); else half
+/// the available parallelism, at least 1 and at most 4 (the other half is the CPU
+/// backend's).
+pub fn default_hash_threads() -> usize {
+    threads_from(std::env::var(HASH_THREADS_ENV).ok().as_deref(), crate::keccak::vectorized(), || {
+        thread::available_parallelism().map_or(1, |n| n.get())
+    })
+}
+
+/// [`default_hash_threads`] from the environment variable's value, whether the CPU
+/// hashes eight messages at once, and the core count.
+fn threads_from(var: Option<&str>, vectorized: bool, cores: impl FnOnce() -> usize) -> usize {
+    match var.and_then(|v| v.trim().parse::<usize>().ok()) {
+        Some(n) if n > 0 => n,
+        _ if vectorized => 1,
+        _ => (cores() / 2).clamp(1, 4),
+    }
+}
+
+/// Where the recorder hashes: on its own thread alone, or on a pool of its own of
+/// `threads >= 2` threads (the recorder thread waits while they work).
+fn hash_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("gavel-hash-{i}"))
+        .build()
+        .map(Some)
+        .map_err(|e| Error::Inconsistent(format!("starting {threads} hashing threads: {e}")))
+}
 
 /// What a finished recording committed to.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -58,10 +147,10 @@ pub struct Resumed {
 #[derive(Debug)]
 pub struct TraceWriter {
     program: Arc<Program>,
-    written: Vec<SlotId>,
+    handover: Handover,
     next: u64,
     dir: Option<PathBuf>,
-    tx: Option<mpsc::SyncSender<Written>>,
+    tx: Option<mpsc::SyncSender<Job>>,
     worker: Option<thread::JoinHandle<Result<Worker>>>,
 }
 
@@ -69,7 +158,7 @@ impl TraceWriter {
     /// Records roots only (no store), starting from `memory` before step 0.
     pub fn in_memory(program: Arc<Program>, memory: Memory) -> Result<Self> {
         let roots = MemoryRoots::new(&program, &memory)?;
-        let worker = Worker { checkpoints: vec![roots.root()], memory, roots, store: None };
+        let worker = Worker::new(vec![roots.root()], memory, roots, None);
         Ok(Self::start(program, 0, None, worker))
     }
 
@@ -131,7 +220,7 @@ impl TraceWriter {
         store.log.sync()?;
         files::sync_dir(&dir.join(files::CHECKPOINTS))?;
         files::write_sealed(&dir.join(files::MANIFEST), &manifest)?;
-        let worker = Worker { checkpoints: vec![h0], memory, roots, store: Some(store) };
+        let worker = Worker::new(vec![h0], memory, roots, Some(store));
         Ok(Self::start(program, 0, Some(dir.to_path_buf()), worker))
     }
 
@@ -187,19 +276,41 @@ impl TraceWriter {
         let program = opened.program.clone();
         let store = Store::new(dir, manifest, log, &program);
         tracing::info!(dir = %dir.display(), step = last, "resuming trace store");
-        let worker = Worker { checkpoints, memory: memory.clone(), roots, store: Some(store) };
+        let worker = Worker::new(checkpoints, memory.clone(), roots, Some(store));
         Ok(Resumed { writer: Self::start(program, last, Some(dir.to_path_buf()), worker), next: last, memory })
     }
 
     fn start(program: Arc<Program>, next: u64, dir: Option<PathBuf>, worker: Worker) -> Self {
-        let written: BTreeSet<SlotId> = program.ops.iter().map(|op| op.output()).collect();
         let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let (spare_tx, spare_rx) = mpsc::channel();
+        let handover = Handover::new(&program, spare_rx);
+        let packed = Packed { slots: handover.slots.clone(), offsets: handover.offsets.clone(), spare: spare_tx };
         let steps = program.steps;
         let handle = thread::Builder::new()
             .name("gavel-trace".into())
-            .spawn(move || worker.run(steps, rx))
+            .spawn(move || worker.run(steps, rx, packed))
             .expect("spawning the trace recorder thread");
-        Self { program, written: written.into_iter().collect(), next, dir, tx: Some(tx), worker: Some(handle) }
+        Self { program, handover, next, dir, tx: Some(tx), worker: Some(handle) }
+    }
+
+    /// Hashes on `threads` threads (at least 1) from the next step on, instead of
+    /// [`default_hash_threads`]. With one, the recorder thread hashes alone; with more,
+    /// on a pool of its own (never the global rayon pool the CPU backend runs on). More
+    /// threads shorten each step's hashing; they also compete with the backend for
+    /// cores.
+    pub fn with_hash_threads(mut self, threads: usize) -> Result<Self> {
+        self.send(Job::Threads(threads.max(1)))?;
+        Ok(self)
+    }
+
+    /// Hands `job` to the recorder thread, or reports why it stopped.
+    fn send(&mut self, job: Job) -> Result<()> {
+        let tx = self.tx.as_ref().expect("present until finish");
+        if tx.send(job).is_err() {
+            // The worker stopped on an error: report it.
+            return Err(self.join().err().unwrap_or_else(|| Error::Inconsistent("trace recorder stopped".into())));
+        }
+        Ok(())
     }
 
     /// The store folder, if any.
@@ -215,24 +326,40 @@ impl TraceWriter {
     /// Records step `step`, which `backend` has just run (steps in order, from
     /// [`TraceWriter::next_step`]). Reads back only the slots the step body writes.
     pub fn record_step<B: Backend + ?Sized>(&mut self, step: u64, backend: &mut B) -> Result<()> {
-        let slots = self.written.iter().map(|&id| Ok((id, backend.read_slot(id)?))).collect::<Result<Vec<_>>>()?;
-        self.record_written(step, slots)
+        self.check_step(step)?;
+        let mut buffer = self.handover.buffer();
+        for (i, &id) in self.handover.slots.iter().enumerate() {
+            let values = backend.read_slot(id)?;
+            let expected = self.handover.offsets[i + 1] - self.handover.offsets[i];
+            if values.len() != expected {
+                return Err(Error::Inconsistent(format!(
+                    "slot {id} read back {} elements, the program has {expected}",
+                    values.len()
+                )));
+            }
+            buffer.extend_from_slice(&values);
+        }
+        self.send(Job::Packed(buffer))?;
+        self.next += 1;
+        Ok(())
     }
 
-    /// Records step `step` from the values of the slots it wrote (every slot some
-    /// operator writes; others are taken as unchanged).
-    pub fn record_written(&mut self, step: u64, slots: Written) -> Result<()> {
+    /// Fails unless `step` is the step expected next and the program has it.
+    fn check_step(&self, step: u64) -> Result<()> {
         if step != self.next || step >= self.program.steps {
             return Err(Error::Inconsistent(format!(
                 "recorded step {step}, expected step {} of {}",
                 self.next, self.program.steps
             )));
         }
-        let tx = self.tx.as_ref().expect("present until finish");
-        if tx.send(slots).is_err() {
-            // The worker stopped on an error: report it.
-            return Err(self.join().err().unwrap_or_else(|| Error::Inconsistent("trace recorder stopped".into())));
-        }
+        Ok(())
+    }
+
+    /// Records step `step` from the values of the slots it wrote (every slot some
+    /// operator writes; others are taken as unchanged).
+    pub fn record_written(&mut self, step: u64, slots: Written) -> Result<()> {
+        self.check_step(step)?;
+        self.send(Job::Step(slots))?;
         self.next += 1;
         Ok(())
     }
@@ -327,19 +454,62 @@ struct Worker {
     store: Option<Store>,
 }
 
+/// The recorder's end of the [`Handover`].
+#[derive(Debug)]
+struct Packed {
+    /// [`Handover::slots`].
+    slots: Vec<SlotId>,
+    /// [`Handover::offsets`].
+    offsets: Vec<usize>,
+    /// Where spent buffers go back.
+    spare: mpsc::Sender<Vec<i32>>,
+}
+
 impl Worker {
-    fn run(mut self, steps: u64, rx: mpsc::Receiver<Written>) -> Result<Self> {
-        for slots in rx {
+    fn new(checkpoints: Vec<Hash32>, memory: Memory, roots: MemoryRoots, store: Option<Store>) -> Self {
+        Self { memory, roots, checkpoints, store }
+    }
+
+    fn run(mut self, steps: u64, rx: mpsc::Receiver<Job>, packed: Packed) -> Result<Self> {
+        // Started here, not on the run's thread: the run only waits for the channel.
+        let mut pool = hash_pool(default_hash_threads())?;
+        for job in rx {
             let done = self.checkpoints.len() as u64;
+            if let Job::Threads(n) = job {
+                pool = hash_pool(n)?;
+                continue;
+            }
             // The memory before the step that leads to a kept checkpoint is its file.
             if let Some(store) = &self.store
                 && let Some(before) = store.manifest.file_for(done)
             {
                 store.write_checkpoint(before, &self.memory)?;
             }
-            for (id, values) in slots {
-                self.roots.update(id, &values)?;
-                self.memory.set_slot(id, values);
+            let tensors: Vec<(SlotId, &[i32])> = match &job {
+                Job::Step(slots) => slots.iter().map(|(id, v)| (*id, v.as_slice())).collect(),
+                Job::Packed(buffer) => packed
+                    .slots
+                    .iter()
+                    .zip(packed.offsets.windows(2))
+                    .map(|(&id, w)| (id, &buffer[w[0]..w[1]]))
+                    .collect(),
+                Job::Threads(_) => unreachable!("handled above"),
+            };
+            let roots = &mut self.roots;
+            match &pool {
+                Some(pool) => pool.install(|| roots.update_batch(&tensors, On::Pool))?,
+                None => roots.update_batch(&tensors, On::ThisThread)?,
+            }
+            // Only a store needs the memory itself (for its checkpoint files).
+            if self.store.is_some() {
+                for &(id, values) in &tensors {
+                    self.memory.slot_mut(id).copy_from_slice(values);
+                }
+            }
+            drop(tensors);
+            if let Job::Packed(buffer) = job {
+                // The run may have finished and dropped its end: nothing to give back then.
+                let _ = packed.spare.send(buffer);
             }
             let h = self.roots.root();
             self.checkpoints.push(h);
@@ -429,5 +599,41 @@ impl<B: Backend + ?Sized> Backend for Traced<'_, B> {
 
     fn write_slot(&mut self, id: SlotId, _values: &[i32]) -> gavel_executor::Result<()> {
         Err(self.fail(Error::Inconsistent(format!("slot {id} written from outside the program while recording"))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_threads_default_to_one_where_vectorized_else_half_the_cores() {
+        assert_eq!(threads_from(None, true, || 16), 1);
+        assert_eq!(threads_from(None, false, || 16), 4);
+        assert_eq!(threads_from(None, false, || 6), 3);
+        assert_eq!(threads_from(None, false, || 1), 1);
+        assert_eq!(threads_from(Some(" 3 "), true, || 16), 3);
+        assert_eq!(threads_from(Some("0"), false, || 2), 1);
+        assert_eq!(threads_from(Some("many"), true, || 2), 1);
+    }
+
+    #[test]
+    fn the_hand_over_packs_the_written_slots_in_slot_order() {
+        use gavel_executor::JobSpec;
+        let repo = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let job = JobSpec::load(&repo.join("examples/digits.toml")).unwrap().compile().unwrap();
+        let (_tx, rx) = mpsc::channel();
+        let h = Handover::new(&job.program, rx);
+        let mut written: Vec<SlotId> = job.program.ops.iter().map(|op| op.output()).collect();
+        written.sort();
+        written.dedup();
+        assert_eq!(h.slots, written);
+        assert_eq!(h.offsets.len(), written.len() + 1);
+        for (i, &id) in written.iter().enumerate() {
+            assert_eq!(h.offsets[i + 1] - h.offsets[i], job.program.slots[id as usize].len());
+        }
+        // 21 slots, 13,302 elements (`docs/benchmarks.md`).
+        assert_eq!((written.len(), *h.offsets.last().unwrap()), (21, 13_302));
+        assert!(h.buffer().capacity() >= 13_302);
     }
 }
