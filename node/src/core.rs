@@ -150,6 +150,39 @@ impl NodeView for View {
     }
 }
 
+/// What the shared loop ([`run_daemon`]) needs of a daemon.
+pub(crate) trait Daemon: Send {
+    /// For the log line when it stops.
+    const NAME: &'static str;
+    /// The shared machinery.
+    fn core(&self) -> &Core;
+    /// The jobs running on the blocking pool.
+    fn runs(&mut self) -> &mut HashMap<u64, crate::exec::Run>;
+    /// One pass: events, games, jobs, credits, metrics.
+    fn pass(&mut self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Runs `daemon` a pass per poll interval until `shutdown` completes; a failed pass is
+/// logged, counted and retried on the next. On shutdown the runs are stopped after their
+/// current step (their stores resume on the next start).
+pub(crate) async fn run_daemon<D: Daemon>(mut daemon: D, shutdown: impl Future<Output = ()>) -> Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        if let Err(e) = daemon.pass().await {
+            daemon.core().failed(&e);
+        }
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(daemon.core().cfg.poll_interval) => {}
+        }
+    }
+    for (_, run) in daemon.runs().drain() {
+        run.stop().await;
+    }
+    tracing::info!("{} stopped", D::NAME);
+    Ok(())
+}
+
 /// The shared machinery of a daemon.
 pub(crate) struct Core {
     pub(crate) cfg: NodeConfig,

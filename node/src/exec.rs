@@ -66,6 +66,25 @@ pub struct RunControl {
     pub cancel: Arc<AtomicBool>,
 }
 
+/// A job running on the blocking pool, as a daemon tracks it.
+pub(crate) struct Run {
+    pub(crate) ctl: RunControl,
+    pub(crate) handle: tokio::task::JoinHandle<Result<Option<Roots>>>,
+    /// The program's steps (for the progress line).
+    pub(crate) steps: u64,
+    /// Steps already counted in the throughput metric.
+    pub(crate) counted: u64,
+}
+
+impl Run {
+    /// Asks the run to stop after its current step and waits for it (its store resumes
+    /// later).
+    pub(crate) async fn stop(self) {
+        self.ctl.cancel.store(true, Ordering::Relaxed);
+        let _ = self.handle.await;
+    }
+}
+
 /// Runs `job` into the trace store `dir` (created, resumed, or already finished) on
 /// `backend`, keeping every `every`-th checkpoint; `tamper` makes a wrong trace
 /// (adversary tests only). Returns `None` when cancelled.

@@ -24,7 +24,7 @@ use crate::{
     chain::{Contracts, JobState},
     core::{Core, NodeConfig, decode, own_device},
     error::{Error, Result},
-    exec::{Prepared, Roots, RunControl, execute, prepare},
+    exec::{Prepared, Run, RunControl, execute, prepare},
     policy::SolverPolicy,
     state::Table,
 };
@@ -117,13 +117,6 @@ pub struct SolverJob {
     pub retry_at: u64,
 }
 
-struct Run {
-    ctl: RunControl,
-    handle: tokio::task::JoinHandle<Result<Option<Roots>>>,
-    steps: u64,
-    counted: u64,
-}
-
 /// The solver daemon.
 pub struct Solver {
     core: Core,
@@ -173,25 +166,8 @@ impl Solver {
     }
 
     /// Runs until `shutdown` completes; transient failures are logged and retried.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(e) = self.tick().await {
-                self.core.failed(&e);
-            }
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(self.core.cfg.poll_interval) => {}
-            }
-        }
-        for run in self.runs.values() {
-            run.ctl.cancel.store(true, Ordering::Relaxed);
-        }
-        for (_, run) in self.runs.drain() {
-            let _ = run.handle.await;
-        }
-        tracing::info!("solver stopped");
-        Ok(())
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        crate::core::run_daemon(self, shutdown).await
     }
 
     fn get(&self, id: u64) -> Result<Option<SolverJob>> {
@@ -388,8 +364,7 @@ impl Solver {
     /// and start over from what the chain holds now (`job`), or wait for it to reappear.
     async fn forget_branch(&mut self, mut rec: SolverJob, job: Option<&IJobMarket::Job>) -> Result<()> {
         if let Some(run) = self.runs.remove(&rec.job) {
-            run.ctl.cancel.store(true, Ordering::Relaxed);
-            let _ = run.handle.await;
+            run.stop().await;
         }
         self.prepared.remove(&rec.job);
         let dir = self.core.trace_dir(rec.job);
@@ -516,5 +491,21 @@ impl Solver {
         }
         self.count_steps(newly);
         self.core.report(by_stage, running).await
+    }
+}
+
+impl crate::core::Daemon for Solver {
+    const NAME: &'static str = "solver";
+
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn runs(&mut self) -> &mut HashMap<u64, Run> {
+        &mut self.runs
+    }
+
+    fn pass(&mut self) -> impl std::future::Future<Output = Result<()>> + Send {
+        self.tick()
     }
 }

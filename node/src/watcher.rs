@@ -18,7 +18,7 @@ use crate::{
     chain::{Contracts, JobState},
     core::{Core, GameRecord, GameResult, NodeConfig, decode, own_device},
     error::{Error, Result},
-    exec::{Roots, RunControl, execute, prepare},
+    exec::{Run, RunControl, execute, prepare},
     policy::WatchPolicy,
     state::Table,
 };
@@ -103,13 +103,6 @@ impl Submission {
     fn from_job(j: &gavel_chain_client::bindings::market::IJobMarket::Job) -> Self {
         Self { trace_root: j.traceRoot, output_root: j.outputRoot, challenge_deadline: j.challengeDeadline }
     }
-}
-
-struct Run {
-    ctl: RunControl,
-    handle: tokio::task::JoinHandle<Result<Option<Roots>>>,
-    steps: u64,
-    counted: u64,
 }
 
 /// What a watchtower earned and played.
@@ -208,25 +201,8 @@ impl Watcher {
     }
 
     /// Runs until `shutdown` completes; transient failures are logged and retried.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(e) = self.tick().await {
-                self.core.failed(&e);
-            }
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(self.core.cfg.poll_interval) => {}
-            }
-        }
-        for run in self.runs.values() {
-            run.ctl.cancel.store(true, Ordering::Relaxed);
-        }
-        for (_, run) in self.runs.drain() {
-            let _ = run.handle.await;
-        }
-        tracing::info!("watchtower stopped");
-        Ok(())
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        crate::core::run_daemon(self, shutdown).await
     }
 
     fn get(&self, id: u64) -> Result<Option<WatchJob>> {
@@ -367,8 +343,7 @@ impl Watcher {
     /// start over from `result`, the one the chain holds now, or wait for one to appear.
     async fn forget_branch(&mut self, mut rec: WatchJob, result: Option<Submission>) -> Result<()> {
         if let Some(run) = self.runs.remove(&rec.job) {
-            run.ctl.cancel.store(true, Ordering::Relaxed);
-            let _ = run.handle.await;
+            run.stop().await;
         }
         let dir = self.core.trace_dir(rec.job);
         if let Err(e) = std::fs::remove_dir_all(&dir)
@@ -504,5 +479,21 @@ impl Watcher {
         }
         self.count_steps(newly);
         self.core.report(by_stage, running).await
+    }
+}
+
+impl crate::core::Daemon for Watcher {
+    const NAME: &'static str = "watchtower";
+
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn runs(&mut self) -> &mut HashMap<u64, Run> {
+        &mut self.runs
+    }
+
+    fn pass(&mut self) -> impl std::future::Future<Output = Result<()>> + Send {
+        self.tick()
     }
 }
