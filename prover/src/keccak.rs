@@ -114,39 +114,46 @@ fn hash_lanes<const L: usize>(tag: u8, bodies: &[&[u8]; L]) -> [Hash32; L] {
     debug_assert!(bodies.iter().all(|b| b.len() + 1 == len));
     let mut s: State<L> = [[0u64; L]; 25];
     let mut block = [[0u8; RATE]; L];
-    // Whole blocks, then the last (possibly empty) partial one with the padding: the
-    // message is followed by 0x01, zeros, and 0x80 in the block's last byte.
     let mut at = 0;
-    loop {
-        let take = (len - at).min(RATE);
-        for (blk, body) in block.iter_mut().zip(bodies) {
-            let mut filled = 0;
-            let mut from = at;
-            if at == 0 {
-                blk[0] = tag;
-                filled = 1;
-                from = 1;
-            }
-            let n = at + take - from;
-            blk[filled..filled + n].copy_from_slice(&body[from - 1..from - 1 + n]);
-            if take < RATE {
-                blk[take..].fill(0);
-                blk[take] = 0x01;
-                blk[RATE - 1] |= 0x80;
-            }
-        }
+    // Whole blocks straight from the bodies: word `w` is the message's bytes
+    // `at + 8w ..`, that is the body's from one byte earlier (the tag comes first).
+    while len - at >= RATE {
         for w in 0..RATE_WORDS {
+            let m = at + 8 * w;
             for l in 0..L {
-                let word: [u8; 8] = block[l][8 * w..8 * w + 8].try_into().expect("8 bytes");
-                s[w][l] ^= u64::from_le_bytes(word);
+                let word = if m == 0 {
+                    let first: [u8; 8] = bodies[l][..8].try_into().expect("8 bytes");
+                    (u64::from_le_bytes(first) << 8) | u64::from(tag)
+                } else {
+                    let at_m: [u8; 8] = bodies[l][m - 1..m + 7].try_into().expect("8 bytes");
+                    u64::from_le_bytes(at_m)
+                };
+                s[w][l] ^= word;
             }
         }
         permute(&mut s);
-        at += take;
-        if take < RATE {
-            break;
+        at += RATE;
+    }
+    // The last block, partial or empty, with the padding: the message's remaining
+    // bytes, 0x01, zeros, and 0x80 in the block's last byte.
+    let take = len - at;
+    for (blk, body) in block.iter_mut().zip(bodies) {
+        if at == 0 {
+            blk[0] = tag;
+            blk[1..take].copy_from_slice(body);
+        } else {
+            blk[..take].copy_from_slice(&body[at - 1..]);
+        }
+        blk[take] = 0x01;
+        blk[RATE - 1] |= 0x80;
+    }
+    for w in 0..RATE_WORDS {
+        for l in 0..L {
+            let word: [u8; 8] = block[l][8 * w..8 * w + 8].try_into().expect("8 bytes");
+            s[w][l] ^= u64::from_le_bytes(word);
         }
     }
+    permute(&mut s);
     let mut out = [Hash32::default(); L];
     for (l, h) in out.iter_mut().enumerate() {
         for w in 0..4 {
