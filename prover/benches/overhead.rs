@@ -11,8 +11,8 @@
 //! and the median of the per-round ratios to `train` with their spread (first and
 //! last quartile).
 //!
-//! `train_root_every_step` hashes on the recorder's default pool
-//! ([`default_hash_threads`]); the `_hash_threads_N` entries on N threads.
+//! `train_root_every_step` hashes on the recorder's default number of threads
+//! ([`default_hash_threads`], printed first); the `_hash_threads_N` entries on N.
 //! `steps_readback` is the bare loop plus reading back the written slots, and
 //! `steps_handover_only` that plus handing them to another thread the way the recorder
 //! gets them (which hashes nothing): the training thread's share of a root every step
@@ -22,8 +22,8 @@
 //! instead of from outside the global pool: the CPU backend's operators then start on
 //! the training thread itself instead of being handed to a sleeping pool.
 //!
-//! `cargo bench -p gavel-prover --bench overhead [-- ROUNDS] [--compact] [--only a,b]`
-//! (15 rounds by default). `--compact` prints a Markdown table of the ratios with the
+//! `cargo bench -p gavel-prover --bench overhead [-- ROUNDS] [--compact] [--only a,b]
+//! [--pool N]` (15 rounds by default). `--compact` prints a Markdown table of the ratios with the
 //! machine's core count and load; `--only` runs `train` and the named entries. The
 //! digits spec is read from the repository the bench was built in, or from the current
 //! folder if that one is gone (a bench binary copied to another machine).

@@ -5,9 +5,9 @@
 //! slots a step wrote: the run waits only when the recorder falls [`QUEUE`] steps
 //! behind. Only those slots are read and re-hashed (constants and slots no operator
 //! writes keep the roots they had at step 0), all of one step's together, so that
-//! equal-length preimages are hashed several at a time, on a small thread pool of the
-//! recorder's own ([`TraceWriter::with_hash_threads`]): never on the global rayon pool
-//! that the CPU backend computes on.
+//! equal-length preimages are hashed several at a time, on the recorder thread or on
+//! a small pool of its own ([`TraceWriter::with_hash_threads`]): never on the global
+//! rayon pool that the CPU backend computes on.
 
 use std::{
     collections::BTreeSet,
