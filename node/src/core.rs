@@ -289,11 +289,12 @@ impl Core {
         self.state.put_meta("cursor", &cursor.max(next_block))
     }
 
-    /// Records a game this node plays (idempotent). A record of the same id at another
-    /// address was a game on a branch a reorganisation dropped: it is replaced.
+    /// Records a game this node plays (idempotent). A record of the same id that was
+    /// dropped, or is at another address, was a game on a branch a reorganisation dropped:
+    /// it is replaced (a game created again after a reorg may get the same address).
     pub(crate) fn add_game(&mut self, game: u64, address: Address, job: u64, role: Role, stake: U256) -> Result<()> {
         if let Some(known) = self.state.get::<GameRecord>(Table::Games, game)? {
-            if known.address == address {
+            if known.address == address && known.result != GameResult::Dropped {
                 return Ok(());
             }
             tracing::warn!(game, dropped = %known.address, %address, "a reorg replaced this game; playing the new one");
@@ -377,6 +378,10 @@ impl Core {
                             tracing::warn!(game = id, address = %rec.address, "the game is not on the chain now (a reorg dropped it)");
                             rec.result = GameResult::Dropped;
                             self.state.put(Table::Games, id, &rec)?;
+                            if rec.role == Role::Challenger.name() {
+                                // The bond went back with the challenge.
+                                self.state.sub("bonds_wei", rec.stake_wei.parse().unwrap_or(0))?;
+                            }
                             self.drivers.remove(&id);
                             dropped.push(rec.job);
                         }

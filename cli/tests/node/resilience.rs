@@ -215,3 +215,40 @@ fn a_reorg_that_drops_a_submitted_result_is_followed_by_both_daemons() {
         assert_eq!(node_status(d).unwrap()["last_error"], serde_json::Value::Null, "{}", d.log_text());
     }
 }
+
+#[test]
+fn a_reorg_that_drops_a_challenge_is_challenged_again_and_the_cheater_still_loses() {
+    let env = Env::new();
+    let spec = env.spec(20);
+    let serve = env.serve(&spec);
+    let solver_port = free_port();
+    let solver_device = env.register(SOLVER, "rig", &format!("http://127.0.0.1:{solver_port}"));
+    let watcher_device = env.register(WATCHER, "tower", "");
+    env.json_as(SUBMITTER, &["job", "post", spec.to_str().unwrap(), "--reward", "1eth", "--collateral", "0.2eth"]);
+    let solver =
+        env.solver(solver_port, &env.home().join("solver"), &["--source", &serve.url(), "--adversary", "wrong-op"]);
+    wait_state(&env, 1, "submitted", &[&solver]);
+    let snapshot = env.cast(&["rpc", "evm_snapshot"]).trim_matches('"').to_owned();
+    let watcher = env.watcher(free_port(), &env.home().join("watcher"), &["--source", &serve.url()]);
+    let daemons = [&solver, &watcher];
+    wait_for("the first game's first moves", Duration::from_secs(180), &daemons, || {
+        let status = node_status(&watcher)?;
+        (status["games_open"] == 1 && env.json_as(SUBMITTER, &["dispute", "show", "1"])["moves"].as_array()?.len() >= 2)
+            .then_some(())
+    });
+    // The reorg takes the challenge and the game's moves with it; the result stays.
+    env.cast(&["rpc", "evm_revert", &snapshot]);
+    env.cast(&["rpc", "anvil_mine", "2"]);
+    assert!(env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"]).as_array().unwrap().is_empty());
+    assert_eq!(env.job(1)["state"], "submitted");
+    wait_for("the second challenge", Duration::from_secs(180), &daemons, || {
+        let list = env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"]);
+        (!list.as_array().unwrap().is_empty()).then_some(())
+    });
+    super::games::finish(&env, false, &daemons);
+    let log = watcher.log_text();
+    assert!(log.contains("the challenge was dropped by a reorg"), "{log}");
+    let played = super::games::Played { env, solver, watcher, solver_device, watcher_device };
+    // Exactly one bond counted and paid back: the dropped one never left the account.
+    super::games::assert_solver_lost(&played);
+}
