@@ -1,7 +1,10 @@
 //! The connection to a chain: a provider with retries, a signer, nonce management, gas
 //! estimation with a margin, receipts after a number of confirmations, decoded reverts.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
@@ -58,6 +61,8 @@ pub struct Client {
     from: Option<Address>,
     nonces: Nonces,
     opts: SendOptions,
+    /// Wei paid for gas by the transactions sent through this client and its clones.
+    gas_spent: Arc<Mutex<U256>>,
 }
 
 impl Client {
@@ -93,6 +98,7 @@ impl Client {
             chain_id: 0,
             from,
             nonces,
+            gas_spent: Arc::default(),
             opts: SendOptions {
                 confirmations: config.confirmations,
                 gas_margin_percent: config.gas_margin_percent,
@@ -127,6 +133,12 @@ impl Client {
     /// The sending account, or [`Error::NoSigner`].
     pub fn sender(&self) -> Result<Address> {
         self.from.ok_or(Error::NoSigner)
+    }
+
+    /// Wei paid for gas (gas used times the effective price) by every transaction this
+    /// client and its clones sent since it connected, mined ones that failed included.
+    pub fn gas_spent(&self) -> U256 {
+        *self.gas_spent.lock().expect("gas counter")
     }
 
     /// The nonce cache this client (and its clones) send with.
@@ -232,6 +244,12 @@ impl Client {
                 other => Error::Rpc(format!("{action}: waiting for {hash}: {other}")),
             })?;
         let block = receipt.block_number.unwrap_or_default();
+        // A transaction that failed on chain paid for its gas too.
+        let fee = U256::from(receipt.gas_used).saturating_mul(U256::from(receipt.effective_gas_price));
+        {
+            let mut spent = self.gas_spent.lock().expect("gas counter");
+            *spent = spent.saturating_add(fee);
+        }
         if !receipt.status() {
             // Replay it on the state before its block to recover the reason.
             let replay = self.provider.call(tx).block(block.saturating_sub(1).into()).await;

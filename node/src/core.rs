@@ -129,6 +129,8 @@ pub struct Status {
     pub withdrawn_wei: String,
     /// Bonds posted so far, in wei (watchtowers).
     pub bonds_wei: String,
+    /// Paid for gas so far, in wei.
+    pub gas_wei: String,
     /// The account's balance, in wei.
     pub balance_wei: String,
     /// The last error the loop hit (it retries), if the last tick failed.
@@ -195,6 +197,8 @@ pub(crate) struct Core {
     pub(crate) server: Option<Server>,
     poller: LogPoller,
     drivers: HashMap<u64, GameDriver>,
+    /// The part of the client's gas counter already added to the database's.
+    gas_counted: Mutex<U256>,
 }
 
 impl Core {
@@ -227,7 +231,19 @@ impl Core {
         };
         status.lock().expect("status lock").listen = server.as_ref().map(|s| s.addr().to_string());
         let poller = LogPoller::new(client, vec![chain.market], cfg.confirmations, 2000);
-        Ok(Self { cfg, chain, me, state, fetcher, metrics, status, server, poller, drivers: HashMap::new() })
+        Ok(Self {
+            cfg,
+            chain,
+            me,
+            state,
+            fetcher,
+            metrics,
+            status,
+            server,
+            poller,
+            drivers: HashMap::new(),
+            gas_counted: Mutex::default(),
+        })
     }
 
     /// The trace store folder of job `id`.
@@ -378,10 +394,6 @@ impl Core {
                             tracing::warn!(game = id, address = %rec.address, "the game is not on the chain now (a reorg dropped it)");
                             rec.result = GameResult::Dropped;
                             self.state.put(Table::Games, id, &rec)?;
-                            if rec.role == Role::Challenger.name() {
-                                // The bond went back with the challenge.
-                                self.state.sub("bonds_wei", rec.stake_wei.parse().unwrap_or(0))?;
-                            }
                             self.drivers.remove(&id);
                             dropped.push(rec.job);
                         }
@@ -429,7 +441,9 @@ impl Core {
             m.gauge("gavel_games", "Dispute games, by result.", &[("result", name)], count(r) as f64);
         }
         let withdrawn = self.state.counter("withdrawn_wei")?;
-        let bonds = self.state.counter("bonds_wei")?;
+        let bonds = bonds_posted(&games);
+        let gas = self.count_gas()?;
+        m.gauge("gavel_gas_wei", "Paid for gas, in wei.", &[], gas as f64);
         m.gauge(
             "gavel_withdrawn_wei",
             "Credits withdrawn (rewards, bonds back, slashes won), in wei.",
@@ -450,9 +464,19 @@ impl Core {
         st.games_lost = count(GameResult::Lost);
         st.withdrawn_wei = withdrawn.to_string();
         st.bonds_wei = bonds.to_string();
+        st.gas_wei = gas.to_string();
         st.balance_wei = balance.to_string();
         st.last_error = None;
         Ok(())
+    }
+
+    /// Adds the gas paid since the last count to the database's counter; returns it.
+    fn count_gas(&self) -> Result<u128> {
+        let spent = self.chain.client.gas_spent();
+        let mut counted = self.gas_counted.lock().expect("gas counter");
+        let new = u128::try_from(spent.saturating_sub(*counted)).unwrap_or(u128::MAX);
+        *counted = spent;
+        if new == 0 { self.state.counter("gas_wei") } else { self.state.add("gas_wei", new) }
     }
 
     /// Notes a failed tick.
@@ -499,6 +523,16 @@ pub(crate) async fn own_device(chain: &Contracts, me: Address, wanted: Option<u6
 /// Decodes a market log as event `E`, if it is one.
 pub(crate) fn decode<E: alloy::sol_types::SolEvent>(log: &Log) -> Option<E> {
     (log.topic0() == Some(&E::SIGNATURE_HASH)).then(|| E::decode_log(&log.inner).ok().map(|l| l.data)).flatten()
+}
+
+/// The bonds this node posted in its challenges, from its games: a challenge a
+/// reorganisation dropped took its bond back with it.
+pub(crate) fn bonds_posted(games: &[(u64, GameRecord)]) -> u128 {
+    games
+        .iter()
+        .filter(|(_, g)| g.role == Role::Challenger.name() && g.result != GameResult::Dropped)
+        .map(|(_, g)| g.stake_wei.parse::<u128>().unwrap_or(0))
+        .fold(0, u128::saturating_add)
 }
 
 /// Wei as a float for a gauge.

@@ -144,13 +144,6 @@ impl State {
         Ok(next)
     }
 
-    /// Takes `by` off the named counter (not below 0): what a reorganisation undid.
-    pub fn sub(&self, key: &str, by: u128) -> Result<u128> {
-        let next = self.counter(key)?.saturating_sub(by);
-        self.put_meta(key, &next.to_string())?;
-        Ok(next)
-    }
-
     /// The named counter (0 when never written).
     pub fn counter(&self, key: &str) -> Result<u128> {
         Ok(self.meta::<String>(key)?.and_then(|s| s.parse().ok()).unwrap_or(0))

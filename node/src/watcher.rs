@@ -124,7 +124,9 @@ pub struct Report {
     pub bonds_wei: String,
     /// Credits withdrawn (bonds back, bond shares, slashed stake), wei.
     pub withdrawn_wei: String,
-    /// Withdrawn minus bonds posted, wei (gas not counted).
+    /// Paid for gas (challenges, moves, withdrawals), wei.
+    pub gas_wei: String,
+    /// Withdrawn minus bonds posted minus gas, wei.
     pub net_wei: String,
     /// Every game.
     pub games: Vec<GameRecord>,
@@ -137,9 +139,11 @@ pub fn report(data_dir: &std::path::Path) -> Result<Report> {
     let games: Vec<(u64, GameRecord)> = state.all(Table::Games)?;
     let n = |f: &dyn Fn(&WatchJob) -> bool| jobs.iter().filter(|(_, j)| f(j)).count() as u64;
     let g = |r: GameResult| games.iter().filter(|(_, x)| x.result == r).count() as u64;
-    let bonds = state.counter("bonds_wei")?;
+    let bonds = crate::core::bonds_posted(&games);
     let withdrawn = state.counter("withdrawn_wei")?;
-    let net = i128::try_from(withdrawn).unwrap_or(i128::MAX) - i128::try_from(bonds).unwrap_or(i128::MAX);
+    let gas = state.counter("gas_wei")?;
+    let signed = |x: u128| i128::try_from(x).unwrap_or(i128::MAX);
+    let net = signed(withdrawn) - signed(bonds) - signed(gas);
     Ok(Report {
         verified: n(&|j| j.trace_root.is_some()),
         agreed: n(&|j| j.stage == WatchStage::Agreed),
@@ -149,6 +153,7 @@ pub fn report(data_dir: &std::path::Path) -> Result<Report> {
         disputes_open: g(GameResult::Open),
         bonds_wei: bonds.to_string(),
         withdrawn_wei: withdrawn.to_string(),
+        gas_wei: gas.to_string(),
         net_wei: net.to_string(),
         games: games.into_iter().map(|(_, g)| g).collect(),
     })
@@ -414,7 +419,6 @@ impl Watcher {
         let bond = U256::from(j.collateral);
         self.set(&mut rec, WatchStage::Challenging, "")?;
         let (game, address) = self.core.chain.challenge(rec.job, self.device, ours, bond).await?;
-        self.core.state.add("bonds_wei", u128::try_from(bond).unwrap_or(u128::MAX))?;
         self.core.add_game(game, address, rec.job, Role::Challenger, bond)?;
         rec.game = Some(game);
         self.set(&mut rec, WatchStage::Challenged, "")

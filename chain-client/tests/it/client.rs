@@ -205,3 +205,20 @@ async fn a_transaction_that_is_never_mined_times_out_with_its_hash() {
     assert!(err.to_string().contains("raise --receipt-timeout"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn gas_spent_is_what_the_account_paid_beyond_the_values_sent() {
+    let chain = Chain::start();
+    let client = dev_client(&chain).await;
+    let me = client.sender().unwrap();
+    let before = client.balance(me).await.unwrap();
+    let clone = client.clone();
+    for c in [&client, &clone] {
+        let tx = TransactionRequest::default().with_to(Address::repeat_byte(7)).with_value(U256::from(1));
+        c.send("transfer", tx).await.unwrap();
+    }
+    let after = client.balance(me).await.unwrap();
+    assert!(client.gas_spent() > U256::ZERO);
+    assert_eq!(clone.gas_spent(), client.gas_spent());
+    assert_eq!(before - after, U256::from(2) + client.gas_spent());
+}

@@ -46,7 +46,7 @@ fn report(args: &Args, out: &Output) -> anyhow::Result<()> {
         let mut t = format!(
             "re-executed {} results ({} agreed), challenged {}\n\
              disputes: {} won, {} lost, {} open\n\
-             bonds posted {}, withdrawn {}, net {} wei (before gas)",
+             bonds posted {}, withdrawn {}, gas {}, net {} wei",
             r.verified,
             r.agreed,
             r.challenged,
@@ -55,6 +55,7 @@ fn report(args: &Args, out: &Output) -> anyhow::Result<()> {
             r.disputes_open,
             wei(&r.bonds_wei),
             wei(&r.withdrawn_wei),
+            wei(&r.gas_wei),
             r.net_wei
         );
         for g in &r.games {

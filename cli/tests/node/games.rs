@@ -13,6 +13,8 @@ pub(crate) struct Played {
     pub(crate) watcher: Daemon,
     pub(crate) solver_device: u64,
     pub(crate) watcher_device: u64,
+    /// The watchtower's account balance before its daemon started, wei (where measured).
+    pub(crate) watcher_balance: Option<u128>,
 }
 
 /// Posts a 20-step job, runs a solver and a watchtower (either may cheat) until the
@@ -35,6 +37,7 @@ fn play(solver_adversary: Option<&str>, watcher_adversary: Option<&str>, stalls:
     if let Some(a) = watcher_adversary {
         wargs.extend_from_slice(&["--adversary", a]);
     }
+    let watcher_balance = Some(balance(&env, WATCHER));
     let watcher = env.watcher(free_port(), &env.home().join("watcher"), &wargs);
     wait_state(&env, 1, "submitted", &[&solver]);
     wait_for("the dispute", Duration::from_secs(180), &[&solver, &watcher], || {
@@ -42,7 +45,11 @@ fn play(solver_adversary: Option<&str>, watcher_adversary: Option<&str>, stalls:
         (!list.as_array().unwrap().is_empty()).then_some(())
     });
     finish(&env, stalls, &[&solver, &watcher]);
-    Played { env, solver, watcher, solver_device, watcher_device }
+    Played { env, solver, watcher, solver_device, watcher_device, watcher_balance }
+}
+
+pub(crate) fn balance(env: &Env, dev: usize) -> u128 {
+    env.cast(&["balance", DEV_KEYS[dev].1]).parse().unwrap()
 }
 
 /// Waits for game 1 to end; with `stalls`, moves the chain's clock a minute at a time
@@ -119,7 +126,12 @@ fn a_solver_with_a_wrong_op_is_disputed_and_slashed() {
     let report =
         p.env.json_as(WATCHER, &["watch", "--report", "--data", p.env.home().join("watcher").to_str().unwrap()]);
     assert_eq!(report["disputes_won"], 1);
-    assert_eq!(report["net_wei"], (C / 2).to_string());
+    // Net of gas (the challenge, the moves, the withdrawal): what the account gained.
+    let gas: u128 = report["gas_wei"].as_str().unwrap().parse().unwrap();
+    assert!(gas > 0, "{report}");
+    assert_eq!(report["net_wei"], (C as i128 / 2 - gas as i128).to_string());
+    let gained = balance(&p.env, WATCHER) as i128 - p.watcher_balance.unwrap() as i128;
+    assert_eq!(report["net_wei"], gained.to_string());
     // The submitter takes both credits in one command: the reward back from the market,
     // its share of the slashed collateral from the registry.
     let w = p.env.json_as(SUBMITTER, &["job", "withdraw"]);
