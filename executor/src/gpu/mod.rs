@@ -29,7 +29,8 @@ use crate::{
 /// How 64-bit intermediates are computed in the kernels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Int64Mode {
-    /// Native `i64` when the adapter has `SHADER_INT64`, emulated otherwise.
+    /// Native `i64` when the adapter has `SHADER_INT64` and is not NVIDIA's (where the
+    /// emulated path measured faster), emulated otherwise.
     #[default]
     Auto,
     /// Require native `i64`.
