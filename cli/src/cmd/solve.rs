@@ -214,8 +214,8 @@ fn status_line(s: &Status) -> String {
         t += &format!(", running job {job} {done}/{steps}");
     }
     t += &format!(", games {} open / {} won / {} lost", s.games_open, s.games_won, s.games_lost);
-    let wei: U256 = s.withdrawn_wei.parse().unwrap_or_default();
-    t += &format!(", withdrawn {}", crate::config::ether(wei));
+    let wei = |x: &str| crate::config::ether(x.parse::<U256>().unwrap_or_default());
+    t += &format!(", withdrawn {}, gas {}", wei(&s.withdrawn_wei), wei(&s.gas_wei));
     if let Some(e) = &s.last_error {
         t += &format!(" (retrying: {e})");
     }
