@@ -146,11 +146,7 @@ fn an_rpc_outage_longer_than_a_poll_interval_loses_nothing_for_either_daemon() {
     wait_for("the solver's withdrawal", Duration::from_secs(180), &daemons, || {
         node_status(&solver).filter(|s| s["withdrawn_wei"] == "1000000000000000000")
     });
-    assert_eq!(env.stake(device), ("1000000000000000000".into(), "0".into()));
-    assert_eq!(env.reputation(device), (1, 0, 0, "0".into()));
-    for d in daemons {
-        assert_eq!(node_status(d).unwrap()["last_error"], serde_json::Value::Null, "{}", d.log_text());
-    }
+    assert_paid_and_healthy(&env, device, &daemons);
 }
 
 #[test]
@@ -209,12 +205,8 @@ fn a_reorg_that_drops_a_submitted_result_is_followed_by_both_daemons() {
     wait_for("the solver's withdrawal", Duration::from_secs(180), &daemons, || {
         node_status(&solver).filter(|s| s["withdrawn_wei"] == paid)
     });
-    assert_eq!(env.stake(device), ("1000000000000000000".into(), "0".into()));
-    assert_eq!(env.reputation(device), (1, 0, 0, "0".into()));
     assert!(env.json_as(SUBMITTER, &["dispute", "list", "--job", "1"]).as_array().unwrap().is_empty());
-    for d in daemons {
-        assert_eq!(node_status(d).unwrap()["last_error"], serde_json::Value::Null, "{}", d.log_text());
-    }
+    assert_paid_and_healthy(&env, device, &daemons);
 }
 
 #[test]
@@ -261,4 +253,14 @@ fn reorg_args<'a>(source: &'a str, adversary: Option<&'a str>) -> Vec<&'a str> {
         args.extend(["--adversary", a]);
     }
     args
+}
+
+/// The device completed one job with no dispute (its stake whole and free), and no daemon
+/// is failing.
+fn assert_paid_and_healthy(env: &Env, device: u64, daemons: &[&Daemon]) {
+    assert_eq!(env.stake(device), ("1000000000000000000".into(), "0".into()));
+    assert_eq!(env.reputation(device), (1, 0, 0, "0".into()));
+    for d in daemons {
+        assert_eq!(node_status(d).unwrap()["last_error"], serde_json::Value::Null, "{}", d.log_text());
+    }
 }
