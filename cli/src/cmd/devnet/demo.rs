@@ -570,13 +570,13 @@ fn tell(st: &mut Story<'_>, args: &Args) -> anyhow::Result<Report> {
     let w = vec![s("job"), s("withdraw")];
     st.say("alice", st.shown(&w));
     let got = st.net.gavel(ALICE, &w)?;
+    let amount = |field: &str| -> anyhow::Result<U256> { Ok(got[field].as_str().unwrap_or("0").parse()?) };
     st.more(format!(
-        "withdrew {} (job {job2}'s reward, refunded)",
-        ether(got["withdrawn_wei"].as_str().unwrap_or("0").parse()?)
+        "withdrew {}: job {job2}'s reward, refunded by the JobMarket, and her share of mallory's slashed \
+         collateral, {}, from the DeviceRegistry",
+        ether(amount("withdrawn_wei")?),
+        ether(amount("registry_wei")?)
     ));
-    let (_, reg) = st.net.credits(st.net.account(ALICE).address)?;
-    st.say("alice", format!("her share of the slash, {}, waits as a credit in the DeviceRegistry", ether(reg)));
-    st.more("(`DeviceRegistry.withdrawCredit()` pays it; the daemons call it, no gavel command does yet)");
 
     // ---------------------------------------------------------------- the end
     let after_honest = st.net.job(job1)?;
