@@ -332,6 +332,12 @@ impl Client {
         Ok(block.map(|b| b.header.hash))
     }
 
+    /// The receipt of transaction `hash`, or `None` when the chain has not mined it (or a
+    /// reorganisation dropped it).
+    pub async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
+        self.provider.get_transaction_receipt(hash).await.map_err(|e| self.rpc_error("read a receipt", e))
+    }
+
     /// The latest block's number and timestamp, read together: reads pinned to that
     /// number see one consistent state.
     pub async fn head(&self) -> Result<(u64, u64)> {

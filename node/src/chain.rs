@@ -214,19 +214,26 @@ impl Contracts {
             .ok_or_else(|| crate::Error::Inconsistent("challenge: no DisputeOpened event in the receipt".into()))
     }
 
-    /// Withdraws the account's credit in the market and in the registry (where non-zero);
-    /// returns the amounts withdrawn.
-    pub async fn withdraw_credits(&self) -> Result<(U256, U256)> {
-        let me = self.me()?;
-        let (m, r) = self.credits(me).await?;
-        if !m.is_zero() {
-            self.send("withdrawCredit (market)", self.market_c().withdrawCredit().into_transaction_request()).await?;
-        }
-        if !r.is_zero() {
+    /// `withdrawCredit()` on the registry (`registry`) or the market: the transaction
+    /// and the amount paid out, from its `CreditWithdrawn` event.
+    pub async fn withdraw_credit(&self, registry: bool) -> Result<(B256, U256)> {
+        use alloy::sol_types::SolEvent;
+        let receipt = if registry {
             self.send("withdrawCredit (registry)", self.registry_c().withdrawCredit().into_transaction_request())
-                .await?;
-        }
-        Ok((m, r))
+                .await?
+        } else {
+            self.send("withdrawCredit (market)", self.market_c().withdrawCredit().into_transaction_request()).await?
+        };
+        let amount = receipt.inner.logs().iter().find_map(|l| {
+            JobMarket::CreditWithdrawn::decode_log_data(l.data())
+                .map(|e| e.amount)
+                .or_else(|_| DeviceRegistry::CreditWithdrawn::decode_log_data(l.data()).map(|e| e.amount))
+                .ok()
+        });
+        let amount = amount.ok_or_else(|| {
+            crate::Error::Inconsistent("withdrawCredit: no CreditWithdrawn event in the receipt".into())
+        })?;
+        Ok((receipt.transaction_hash, amount))
     }
 
     /// The chain's clock (the latest block's timestamp).

@@ -33,6 +33,14 @@ use crate::{
 /// the cursor to the deployment's first block.
 const CURSOR_MARKS: usize = 64;
 
+/// A credit withdrawal this node made, kept until it is deep enough.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Withdrawal {
+    tx: alloy::primitives::B256,
+    /// Wei, as a decimal string.
+    wei: String,
+}
+
 /// A block the event cursor passed, by number and hash.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct CursorMark {
@@ -283,6 +291,16 @@ impl Core {
             "the chain reorganised below the event cursor: re-reading the market's events"
         );
         self.metrics.inc("gavel_reorgs_total", "Reorganisations found below the event cursor.", &[], 1.0);
+        self.uncount_dropped_withdrawals().await?;
+        // A game's end may have gone with the blocks: play every decided game again; the
+        // driver finds it resolved at once, open again, or gone (`Dropped`).
+        for (id, mut game) in self.state.all::<GameRecord>(Table::Games)? {
+            if matches!(game.result, GameResult::Won | GameResult::Lost) {
+                game.result = GameResult::Open;
+                game.outcome = None;
+                self.state.put(Table::Games, id, &game)?;
+            }
+        }
         self.state.put_meta("cursor_marks", &marks)?;
         self.state.put_meta("cursor", &rewound)?;
         Ok(rewound)
@@ -405,18 +423,45 @@ impl Core {
         Ok(dropped)
     }
 
-    /// Withdraws any credit in the market and the registry, and counts it.
+    /// Withdraws any credit in the market and the registry, and counts it (each
+    /// withdrawal is remembered, so one a reorganisation drops is uncounted).
     pub(crate) async fn withdraw(&self) -> Result<()> {
         let (m, r) = self.chain.credits(self.me).await?;
-        if m.is_zero() && r.is_zero() {
-            return Ok(());
+        for (credit, registry) in [(m, false), (r, true)] {
+            if credit.is_zero() {
+                continue;
+            }
+            let (tx, paid) = self.chain.withdraw_credit(registry).await?;
+            let paid = u128::try_from(paid).unwrap_or(u128::MAX);
+            let mut recent: Vec<Withdrawal> = self.state.meta("withdrawals")?.unwrap_or_default();
+            recent.push(Withdrawal { tx, wei: paid.to_string() });
+            if recent.len() > CURSOR_MARKS {
+                recent.remove(0);
+            }
+            self.state.put_meta("withdrawals", &recent)?;
+            let sum = self.state.add("withdrawn_wei", paid)?;
+            tracing::info!(%tx, paid, registry, total_withdrawn = sum, "withdrew credit");
         }
-        let (m, r) = self.chain.withdraw_credits().await?;
-        let total = m.saturating_add(r);
-        let total = u128::try_from(total).unwrap_or(u128::MAX);
-        let sum = self.state.add("withdrawn_wei", total)?;
-        tracing::info!(market = %m, registry = %r, total_withdrawn = sum, "withdrew credits");
         Ok(())
+    }
+
+    /// Takes the withdrawals a reorganisation dropped off the counter (their credit is
+    /// back on chain and will be withdrawn again).
+    async fn uncount_dropped_withdrawals(&self) -> Result<()> {
+        let recent: Vec<Withdrawal> = self.state.meta("withdrawals")?.unwrap_or_default();
+        let mut kept = Vec::with_capacity(recent.len());
+        let mut dropped = 0u128;
+        for w in recent {
+            if self.chain.client.receipt(w.tx).await?.is_some() {
+                kept.push(w);
+            } else {
+                tracing::warn!(tx = %w.tx, wei = %w.wei, "a reorg dropped this withdrawal; uncounting it");
+                dropped = dropped.saturating_add(w.wei.parse().unwrap_or(0));
+            }
+        }
+        self.state.put_meta("withdrawals", &kept)?;
+        let left = self.state.counter("withdrawn_wei")?.saturating_sub(dropped);
+        self.state.put_meta("withdrawn_wei", &left.to_string())
     }
 
     /// Refreshes the metrics and the status from the state and the chain.
