@@ -28,7 +28,9 @@ use std::{
 };
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use gavel_executor::{Backend, CompiledJob, CpuBackend, Hash32, JobSpec, Memory, Op, SlotId, TrainOptions, train};
+use gavel_executor::{
+    Backend, CompiledJob, CpuBackend, Hash32, JobSpec, Memory, Op, Program, SlotId, TrainOptions, train,
+};
 use gavel_prover::{MemoryRoots, TraceStore, TraceWriter, Traced, step_local_slots, tensor_root};
 
 const STEPS: u64 = 200;
@@ -202,20 +204,7 @@ fn digits_overhead(c: &mut Criterion) {
     let local = step_local_slots(&program);
     let state_written: Vec<SlotId> = written.iter().copied().filter(|&id| !local[id as usize]).collect();
     g.bench_function("steps_root_state_slots_only", |b| {
-        b.iter_batched(
-            || cpu(&job),
-            |mut be| {
-                let mut roots = MemoryRoots::new(&program, be.memory()).unwrap();
-                for step in 0..STEPS {
-                    be.run_step(step).unwrap();
-                    for &id in &state_written {
-                        roots.update(id, &be.read_slot(id).unwrap()).unwrap();
-                    }
-                    std::hint::black_box(roots.root());
-                }
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_batched(|| cpu(&job), |be| roots_of_state_slots(be, &program, &state_written), BatchSize::LargeInput)
     });
     let zeroing = {
         let mut p = job.program.clone();
@@ -228,16 +217,7 @@ fn digits_overhead(c: &mut Criterion) {
     g.bench_function("steps_zeroing_root_state_slots", |b| {
         b.iter_batched(
             || CpuBackend::new(zeroing.clone(), Memory::initial(&zeroing, &job.inputs).unwrap()),
-            |mut be| {
-                let mut roots = MemoryRoots::new(&zeroing, be.memory()).unwrap();
-                for step in 0..STEPS {
-                    be.run_step(step).unwrap();
-                    for &id in &state_written {
-                        roots.update(id, &be.read_slot(id).unwrap()).unwrap();
-                    }
-                    std::hint::black_box(roots.root());
-                }
-            },
+            |be| roots_of_state_slots(be, &zeroing, &state_written),
             BatchSize::LargeInput,
         )
     });
@@ -289,3 +269,16 @@ fn op_query(c: &mut Criterion) {
 
 criterion_group!(benches, tensor_root_vs_keccak, step_roots, digits_overhead, op_query);
 criterion_main!(benches);
+
+/// `STEPS` steps, re-hashing only the `written` state slots and taking the memory root
+/// after each (the entries marked *not the protocol*).
+fn roots_of_state_slots(mut be: CpuBackend, program: &Program, written: &[SlotId]) {
+    let mut roots = MemoryRoots::new(program, be.memory()).unwrap();
+    for step in 0..STEPS {
+        be.run_step(step).unwrap();
+        for &id in written {
+            roots.update(id, &be.read_slot(id).unwrap()).unwrap();
+        }
+        std::hint::black_box(roots.root());
+    }
+}

@@ -134,13 +134,8 @@ fn an_rpc_outage_longer_than_a_poll_interval_loses_nothing_for_either_daemon() {
     wait_state(&env, 1, "submitted", &daemons);
     // The watchtower re-executes the result it could not see during the outage.
     let (trace_root, _) = env.honest_roots(&spec);
-    wait_for("the watchtower's verdict", Duration::from_secs(180), &daemons, || {
-        node_job(&watcher, 1).filter(|j| j["stage"] == "agreed" && j["trace_root"] == trace_root.as_str())
-    });
-    for d in daemons {
-        let (_, metrics) = d.get("/metrics").unwrap();
-        assert!(metrics.contains("gavel_tick_errors_total"), "{metrics}");
-    }
+    wait_agreed(&watcher, &trace_root, &daemons);
+    assert_metric(&daemons, "gavel_tick_errors_total");
     env.warp(3601);
     wait_state(&env, 1, "finalized", &daemons);
     wait_for("the solver's withdrawal", Duration::from_secs(180), &daemons, || {
@@ -177,9 +172,7 @@ fn a_reorg_that_drops_a_submitted_result_is_followed_by_both_daemons() {
     );
     wait_state(&env, 1, "submitted", &daemons);
     let (dropped_trace, _) = env.honest_roots(&dropped_spec);
-    wait_for("the watchtower's verdict on the dropped result", Duration::from_secs(180), &daemons, || {
-        node_job(&watcher, 1).filter(|j| j["stage"] == "agreed" && j["trace_root"] == dropped_trace.as_str())
-    });
+    wait_agreed(&watcher, &dropped_trace, &daemons);
     // The reorg: the chain goes back to before the post, then grows a branch on which job 1
     // is the 12-step spec, with another reward.
     env.cast(&["rpc", "evm_revert", &snapshot]);
@@ -191,13 +184,8 @@ fn a_reorg_that_drops_a_submitted_result_is_followed_by_both_daemons() {
         (j["state"] == "submitted" && j["trace_root"] == trace_root.as_str()).then_some(())
     });
     assert_eq!(env.job(1)["output_root"], output_root.as_str());
-    wait_for("the watchtower's verdict on the new result", Duration::from_secs(180), &daemons, || {
-        node_job(&watcher, 1).filter(|j| j["stage"] == "agreed" && j["trace_root"] == trace_root.as_str())
-    });
-    for d in daemons {
-        let (_, metrics) = d.get("/metrics").unwrap();
-        assert!(metrics.contains("gavel_reorgs_total 1"), "{metrics}");
-    }
+    wait_agreed(&watcher, &trace_root, &daemons);
+    assert_metric(&daemons, "gavel_reorgs_total 1");
     env.warp(3601);
     wait_state(&env, 1, "finalized", &daemons);
     // Paid once, the new branch's reward: the dropped branch's result never counted.
@@ -285,5 +273,21 @@ fn assert_paid_and_healthy(env: &Env, device: u64, daemons: &[&Daemon]) {
     assert_eq!(env.reputation(device), (1, 0, 0, "0".into()));
     for d in daemons {
         assert_eq!(node_status(d).unwrap()["last_error"], serde_json::Value::Null, "{}", d.log_text());
+    }
+}
+
+/// Waits until the watchtower agreed with job 1's result, having re-executed it to
+/// `trace_root`.
+fn wait_agreed(watcher: &Daemon, trace_root: &str, daemons: &[&Daemon]) {
+    wait_for("the watchtower's verdict", Duration::from_secs(180), daemons, || {
+        node_job(watcher, 1).filter(|j| j["stage"] == "agreed" && j["trace_root"] == trace_root)
+    });
+}
+
+/// Every daemon's metrics contain `line`.
+fn assert_metric(daemons: &[&Daemon], line: &str) {
+    for d in daemons {
+        let (_, metrics) = d.get("/metrics").unwrap();
+        assert!(metrics.contains(line), "{metrics}");
     }
 }
