@@ -19,6 +19,12 @@ pub trait Backend {
     /// Reads one slot back.
     fn read_slot(&mut self, id: SlotId) -> Result<Vec<i32>>;
 
+    /// Whether every element of a slot is 0 (a recorder's check of a cleared slot; a
+    /// backend that holds its memory on the host answers without copying it).
+    fn slot_is_zero(&mut self, id: SlotId) -> Result<bool> {
+        Ok(self.read_slot(id)?.iter().all(|&v| v == 0))
+    }
+
     /// Reads the whole memory back.
     fn read_memory(&mut self) -> Result<Memory>;
 

@@ -61,6 +61,10 @@ impl Backend for CpuBackend {
         Ok(self.memory.slot(id).to_vec())
     }
 
+    fn slot_is_zero(&mut self, id: SlotId) -> Result<bool> {
+        Ok(self.memory.slot(id).iter().all(|&v| v == 0))
+    }
+
     fn read_memory(&mut self) -> Result<Memory> {
         Ok(self.memory.clone())
     }
@@ -103,6 +107,8 @@ pub fn execute_op(program: &Program, op: &Op, step: u64, mem: &Memory) -> Vec<i3
             let (src, bias) = (mem.slot(a), mem.slot(bias));
             map_indices(src.len(), |i| add_sat(src[i], bias[i % n]))
         }
+        // `fx_mul(v, 0) = 0` for every `v`: a clear needs no arithmetic.
+        Op::Scale { a, factor: 0, .. } => vec![0; mem.slot(a).len()],
         Op::Scale { a, factor, .. } => mem.slot(a).iter().map(|&v| fx_mul(v, factor)).collect(),
         Op::Relu { a, .. } => mem.slot(a).iter().map(|&v| v.max(0)).collect(),
         Op::ReluGrad { pre, grad, .. } => zip_map(mem.slot(pre), mem.slot(grad), |p, g| if p > 0 { g } else { 0 }),

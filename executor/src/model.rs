@@ -201,6 +201,19 @@ impl ProgramBuilder {
         out
     }
 
+    /// Ends the step body by clearing every step-local slot (a `scale` by 0 into
+    /// itself), so that between steps only the state slots hold anything but zeros.
+    /// The state slots compute the same bits either way; what changes is the
+    /// commitment's cost: a checkpoint root re-hashes only the state slots
+    /// (`docs/program.md`, "Clearing step-local slots").
+    pub fn clear_step_locals(&mut self) {
+        let local = crate::program::step_local(&self.slots, &self.ops);
+        for id in (0..self.slots.len()).filter(|&i| local[i]) {
+            let id = id as SlotId;
+            self.push(Op::Scale { a: id, factor: 0, out: id });
+        }
+    }
+
     /// Finishes and validates the program ([`Program::validate`], the replay bound
     /// included).
     pub fn build(self, steps: u64) -> Result<Program> {
@@ -346,6 +359,8 @@ pub(crate) fn compile(spec: &JobSpec) -> Result<CompiledJob> {
         b.push(Op::Sgd { param: p.weight, grad: dw, lr, out: p.weight });
         b.push(Op::Sgd { param: p.bias, grad: db, lr, out: p.bias });
     }
+
+    b.clear_step_locals();
 
     // What is left beyond the replay bound after `matmul` and `sum_rows` kept what they
     // could: the sums of a product's partial chunks, one chunk each when the partials

@@ -377,6 +377,39 @@ pub struct MatMulDims {
     pub chunks: u32,
 }
 
+/// [`Program::step_local_slots`] of a step body that may still be being built.
+pub(crate) fn step_local(slots: &[Slot], ops: &[Op]) -> Vec<bool> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Seen {
+        Untouched,
+        /// First accessed by a read (or by an op that reads and writes it).
+        ReadFirst,
+        /// First accessed by a write, not read since.
+        Written,
+        /// First accessed by a write, then read by a later op.
+        Intermediate,
+    }
+    let mut seen = vec![Seen::Untouched; slots.len()];
+    for op in ops {
+        for id in op.inputs() {
+            let s = &mut seen[id as usize];
+            *s = match *s {
+                Seen::Untouched => Seen::ReadFirst,
+                Seen::Written => Seen::Intermediate,
+                other => other,
+            };
+        }
+        let out = &mut seen[op.output() as usize];
+        if *out == Seen::Untouched {
+            *out = Seen::Written;
+        }
+    }
+    seen.iter()
+        .zip(slots)
+        .map(|(s, slot)| *s == Seen::Intermediate && matches!(slot.kind, SlotKind::Var { .. }))
+        .collect()
+}
+
 impl Program {
     /// Parses a program from its JSON form and validates it.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
@@ -393,6 +426,25 @@ impl Program {
     /// keccak256 of the canonical JSON form.
     pub fn hash(&self) -> Hash32 {
         Hash32::of(&self.to_json())
+    }
+
+    /// For every slot, in slot order, whether it is **step-local**: a variable slot whose
+    /// first access in the step body is a write (no earlier operator reads it, nor the
+    /// writing one) and that a later operator of the step reads (`docs/program.md`,
+    /// "State and step-local slots"). Every other slot is state.
+    pub fn step_local_slots(&self) -> Vec<bool> {
+        step_local(&self.slots, &self.ops)
+    }
+
+    /// For every slot, in slot order, whether the step body **clears** it: the last
+    /// operator that writes it is a `scale` by 0, so the slot holds zeros after every
+    /// step whatever it held before (`docs/program.md`, "Clearing step-local slots").
+    pub fn cleared_slots(&self) -> Vec<bool> {
+        let mut cleared = vec![false; self.slots.len()];
+        for op in &self.ops {
+            cleared[op.output() as usize] = matches!(op, Op::Scale { factor: 0, .. });
+        }
+        cleared
     }
 
     /// Shape of a slot (the slot must exist).
@@ -685,6 +737,28 @@ mod tests {
 
     fn var(name: &str, shape: &[u32]) -> Slot {
         Slot { name: name.into(), shape: shape.to_vec(), kind: SlotKind::Var { init: None } }
+    }
+
+    #[test]
+    fn a_slot_is_cleared_only_when_its_last_write_scales_by_zero() {
+        let p = Program {
+            version: PROGRAM_VERSION,
+            slots: vec![var("a", &[2]), var("b", &[2]), var("c", &[2]), var("d", &[2])],
+            ops: vec![
+                Op::Relu { a: 0, out: 1 },
+                Op::Scale { a: 1, factor: 0, out: 1 },
+                Op::Scale { a: 0, factor: 0, out: 2 },
+                Op::Relu { a: 1, out: 2 },
+                Op::Scale { a: 0, factor: 1, out: 3 },
+            ],
+            steps: 2,
+        };
+        p.validate().unwrap();
+        // `b` is cleared in place; `c` is written by a clear and then again; `d` is
+        // scaled by something else; `a` is never written.
+        assert_eq!(p.cleared_slots(), [false, true, false, false]);
+        // `b` is first written then read: step-local; `c` and `d` are never read.
+        assert_eq!(p.step_local_slots(), [false, true, false, false]);
     }
 
     /// `c = a x b` with `a [4, 8]`, `b [8, 3]`, plus a constant.

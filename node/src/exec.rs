@@ -197,7 +197,9 @@ mod tests {
         // Finished stores answer at once.
         assert_eq!(execute(&job, &b, 4, &BackendChoice::Cpu, None, &RunControl::default()).unwrap(), Some(whole));
         // A tampered run commits to other roots.
-        let t = Tamper { step: 5, op: (job.program.ops.len() - 1) as u32, element: 0, delta: 1 };
+        // The last sgd: the fault persists to the output (the clears after it do not touch weights).
+        let last_sgd = job.program.ops.iter().rposition(|op| matches!(op, gavel_executor::Op::Sgd { .. })).unwrap();
+        let t = Tamper { step: 5, op: last_sgd as u32, element: 0, delta: 1 };
         let bad = execute(&job, &dir.path().join("c"), 4, &BackendChoice::Cpu, Some(t), &RunControl::default())
             .unwrap()
             .unwrap();

@@ -1,18 +1,13 @@
 //! Commitment benchmarks (`docs/benchmarks.md`, "Commitments (prover)"):
 //!
 //! - `tensor_root`: a 1 MiB tensor's root against raw keccak256 of the same bytes;
-//! - `step_roots`: what the recorder hashes after one digits step (the 21 written slots,
-//!   then the memory root) against raw keccak256 of the same 52 KiB, and the whole
-//!   initial memory (`h_0`, once per recording);
-//! - `digits_overhead`: 200 digits training steps plain, with a root every step (on the
-//!   recorder thread, and inline on the training thread), and into a store with k = 1
-//!   and k = 16; the store's bytes per step are printed first. Two entries measure
-//!   commitments the protocol does not make, to size them (`docs/benchmarks.md`):
-//!   `steps_root_state_slots_only` re-hashes only the written state slots (step-local
-//!   slots committed as zeros at step boundaries), and `steps_zeroing_root_state_slots`
-//!   runs the step body followed by a `scale(s, 0)` into every step-local slot `s`, so
-//!   that they are zero at boundaries in the execution itself, and re-hashes the written
-//!   state slots;
+//! - `step_roots`: hashing after one digits step: all 21 slots the step body writes
+//!   (52 KiB) and the memory root against raw keccak256 of the same bytes; the 5 of them
+//!   the recorder re-hashes (the state slots: the other 16 are cleared, and their roots
+//!   are those of zeros); the whole initial memory (`h_0`, once per recording);
+//! - `digits_overhead`: 200 digits training steps plain, with a root every step on the
+//!   recorder thread, and into a store with k = 1 and k = 16; the store's bytes per step
+//!   are printed first (the interleaved `overhead` bench gives the ratios);
 //! - `op_query`: the op-level roots of one step from a store with k = 1 (re-execute one
 //!   step) and the worst case with k = 16 (15 whole steps, then the step op by op).
 //!
@@ -28,10 +23,8 @@ use std::{
 };
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use gavel_executor::{
-    Backend, CompiledJob, CpuBackend, Hash32, JobSpec, Memory, Op, Program, SlotId, TrainOptions, train,
-};
-use gavel_prover::{MemoryRoots, TraceStore, TraceWriter, Traced, step_local_slots, tensor_root};
+use gavel_executor::{Backend, CompiledJob, CpuBackend, Hash32, JobSpec, Memory, SlotId, TrainOptions, train};
+use gavel_prover::{MemoryRoots, TraceStore, TraceWriter, Traced, tensor_root};
 
 const STEPS: u64 = 200;
 
@@ -87,11 +80,16 @@ fn tensor_root_vs_keccak(c: &mut Criterion) {
 }
 
 /// The hashing of one digits step: every slot the step body writes re-hashed and the
-/// memory root taken, against raw keccak256 of the same bytes.
+/// memory root taken, against raw keccak256 of the same bytes; then what the recorder
+/// re-hashes, the written slots the body does not clear. The values are those of the
+/// program without its clears, after three steps (hashing costs the same for any values).
 fn step_roots(c: &mut Criterion) {
     let job = digits();
-    let program = Arc::new(job.program.clone());
-    let mut be = cpu(&job);
+    let cleared = job.program.cleared_slots();
+    let mut uncleared = job.program.clone();
+    uncleared.ops.truncate(uncleared.ops.len() - cleared.iter().filter(|&&c| c).count());
+    let program = Arc::new(uncleared);
+    let mut be = CpuBackend::new(program.clone(), Memory::initial(&program, &job.inputs).unwrap());
     for step in 0..3 {
         be.run_step(step).unwrap();
     }
@@ -100,26 +98,31 @@ fn step_roots(c: &mut Criterion) {
     written.dedup();
     let values: Vec<Vec<i32>> = written.iter().map(|&id| be.read_slot(id).unwrap()).collect();
     let slots: Vec<(SlotId, &[i32])> = written.iter().zip(&values).map(|(&id, v)| (id, v.as_slice())).collect();
+    let recorded: Vec<(SlotId, &[i32])> = slots.iter().copied().filter(|(id, _)| !cleared[*id as usize]).collect();
     let bytes: Vec<u8> = values.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
     let mut roots = MemoryRoots::new(&program, be.memory()).unwrap();
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let mut g = c.benchmark_group("step_roots");
     g.throughput(Throughput::Bytes(bytes.len() as u64)).sample_size(50).measurement_time(Duration::from_secs(3));
     g.bench_function("raw_keccak256", |b| b.iter(|| Hash32::of(std::hint::black_box(&bytes))));
-    g.bench_function("written_slots_and_root_1_thread", |b| {
-        // The whole timed loop inside a one-thread pool: no iteration pays a hand-over
-        // between threads.
-        b.iter_custom(|iters| {
-            one.install(|| {
-                let t = std::time::Instant::now();
-                for _ in 0..iters {
-                    roots.update_many(std::hint::black_box(&slots)).unwrap();
-                    std::hint::black_box(roots.root());
-                }
-                t.elapsed()
+    for (name, hashed) in [("written_slots_and_root_1_thread", &slots), ("recorded_slots_and_root_1_thread", &recorded)]
+    {
+        g.throughput(Throughput::Bytes(hashed.iter().map(|(_, v)| 4 * v.len() as u64).sum()));
+        g.bench_function(name, |b| {
+            // The whole timed loop inside a one-thread pool: no iteration pays a
+            // hand-over between threads.
+            b.iter_custom(|iters| {
+                one.install(|| {
+                    let t = std::time::Instant::now();
+                    for _ in 0..iters {
+                        roots.update_many(std::hint::black_box(hashed)).unwrap();
+                        std::hint::black_box(roots.root());
+                    }
+                    t.elapsed()
+                })
             })
-        })
-    });
+        });
+    }
     g.finish();
     // The one-time cost of a recording: every slot of the memory hashed (the training
     // set is a constant slot).
@@ -134,12 +137,6 @@ fn step_roots(c: &mut Criterion) {
 fn digits_overhead(c: &mut Criterion) {
     let job = digits();
     let program = Arc::new(job.program.clone());
-    let written: Vec<SlotId> = {
-        let mut w: Vec<SlotId> = program.ops.iter().map(|op| op.output()).collect();
-        w.sort();
-        w.dedup();
-        w
-    };
     for every in [1, 16] {
         let dir = tempfile::tempdir().unwrap();
         record(&job, dir.path(), every);
@@ -181,43 +178,6 @@ fn digits_overhead(c: &mut Criterion) {
                     be.run_step(step).unwrap();
                 }
             },
-            BatchSize::LargeInput,
-        )
-    });
-    g.bench_function("steps_root_inline", |b| {
-        b.iter_batched(
-            || cpu(&job),
-            |mut be| {
-                let mut roots = MemoryRoots::new(&program, be.memory()).unwrap();
-                for step in 0..STEPS {
-                    be.run_step(step).unwrap();
-                    let values: Vec<Vec<i32>> = written.iter().map(|&id| be.read_slot(id).unwrap()).collect();
-                    let slots: Vec<(SlotId, &[i32])> =
-                        written.iter().zip(&values).map(|(&id, v)| (id, v.as_slice())).collect();
-                    roots.update_many(&slots).unwrap();
-                    std::hint::black_box(roots.root());
-                }
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    let local = step_local_slots(&program);
-    let state_written: Vec<SlotId> = written.iter().copied().filter(|&id| !local[id as usize]).collect();
-    g.bench_function("steps_root_state_slots_only", |b| {
-        b.iter_batched(|| cpu(&job), |be| roots_of_state_slots(be, &program, &state_written), BatchSize::LargeInput)
-    });
-    let zeroing = {
-        let mut p = job.program.clone();
-        for (id, _) in local.iter().enumerate().filter(|(_, l)| **l) {
-            p.ops.push(Op::Scale { a: id as SlotId, factor: 0, out: id as SlotId });
-        }
-        p.validate().unwrap();
-        Arc::new(p)
-    };
-    g.bench_function("steps_zeroing_root_state_slots", |b| {
-        b.iter_batched(
-            || CpuBackend::new(zeroing.clone(), Memory::initial(&zeroing, &job.inputs).unwrap()),
-            |be| roots_of_state_slots(be, &zeroing, &state_written),
             BatchSize::LargeInput,
         )
     });
@@ -269,16 +229,3 @@ fn op_query(c: &mut Criterion) {
 
 criterion_group!(benches, tensor_root_vs_keccak, step_roots, digits_overhead, op_query);
 criterion_main!(benches);
-
-/// `STEPS` steps, re-hashing only the `written` state slots and taking the memory root
-/// after each (the entries marked *not the protocol*).
-fn roots_of_state_slots(mut be: CpuBackend, program: &Program, written: &[SlotId]) {
-    let mut roots = MemoryRoots::new(program, be.memory()).unwrap();
-    for step in 0..STEPS {
-        be.run_step(step).unwrap();
-        for &id in written {
-            roots.update(id, &be.read_slot(id).unwrap()).unwrap();
-        }
-        std::hint::black_box(roots.root());
-    }
-}

@@ -1,29 +1,28 @@
 //! The commitment overhead of the digits run, measured in interleaved rounds
 //! (`docs/benchmarks.md`, "Commitments (prover)").
 //!
-//! The entries of `commit.rs`'s `digits_overhead` group, each run once per round, in an
-//! order that rotates from round to round, so that every ratio is between runs made
-//! within a second of each other: on a shared, busy machine the load changes over
-//! minutes, which makes ratios between criterion entries measured minutes apart
-//! unreliable. `steps_recorder_state_slots_only` is `steps_root_state_slots_only`
-//! with the hashing on the recorder thread (a [`TraceWriter`] fed the written state
-//! slots only). Prints, per entry, the median time with the fastest and slowest round,
-//! and the median of the per-round ratios to `train` with their spread (first and
-//! last quartile).
+//! Every entry runs once per round, in an order that rotates from round to round, so
+//! that every ratio is between runs made within a second of each other: on a shared,
+//! busy machine the load changes over minutes, which makes ratios between criterion
+//! entries measured minutes apart unreliable. Prints, per entry, the median time with
+//! the fastest and slowest round, and the median of the per-round ratios to `train`
+//! with their spread (first and last quartile).
 //!
-//! `train_root_every_step` hashes on the recorder's default number of threads
-//! ([`default_hash_threads`], printed first); the `_hash_threads_N` entries on N.
-//! `steps_readback` is the bare loop plus reading back the written slots, and
-//! `steps_handover_only` that plus handing them to another thread the way the recorder
-//! gets them (which hashes nothing): the training thread's share of a root every step
-//! when the recorder keeps up. `steps_recorder` is the bare loop with the recorder.
-//! `train_in_pool` and `train_root_in_pool` run `train` and `train_root_hash_threads_1`
-//! from inside a rayon pool of `--pool N` threads (the cores less one by default)
-//! instead of from outside the global pool: the CPU backend's operators then start on
-//! the training thread itself instead of being handed to a sleeping pool.
+//! The digits program as compiled ends its step body by clearing its 16 step-local
+//! slots (`docs/program.md`, "Clearing step-local slots"); `_without_clears` entries run
+//! the same program without those operators (the program before they were added):
+//! `train_without_clears` is the execution alone, `train_root_without_clears` a root
+//! every step when every written slot must be re-hashed.
 //!
-//! `cargo bench -p gavel-prover --bench overhead [-- ROUNDS] [--compact] [--only a,b]
-//! [--pool N]` (15 rounds by default). `--compact` prints a Markdown table of the ratios with the
+//! `train_root_every_step` is `train` recording a root every step on the recorder's
+//! default number of threads ([`default_hash_threads`], printed first);
+//! `train_root_hash_threads_2` on two. `steps_plain` is the bare `run_step` loop,
+//! `steps_recorder` that loop with the recorder, and `steps_root_inline` that loop
+//! hashing on the training thread itself. `train_store_k1` and `train_store_k16`
+//! record into a trace store keeping every and every 16th checkpoint.
+//!
+//! `cargo bench -p gavel-prover --bench overhead [-- ROUNDS] [--compact] [--only a,b]`
+//! (15 rounds by default). `--compact` prints a Markdown table of the ratios with the
 //! machine's core count and load; `--only` runs `train` and the named entries. The
 //! digits spec is read from the repository the bench was built in, or from the current
 //! folder if that one is gone (a bench binary copied to another machine).
@@ -35,7 +34,7 @@ use std::{
 };
 
 use gavel_executor::{Backend, CompiledJob, CpuBackend, JobSpec, Memory, Op, Program, SlotId, TrainOptions, train};
-use gavel_prover::{MemoryRoots, TraceWriter, Traced, default_hash_threads, step_local_slots};
+use gavel_prover::{MemoryRoots, TraceWriter, Traced, default_hash_threads};
 
 const STEPS: u64 = 200;
 
@@ -51,13 +50,17 @@ fn backend(program: &Arc<Program>, job: &CompiledJob) -> CpuBackend {
     CpuBackend::new(program.clone(), Memory::initial(program, &job.inputs).unwrap())
 }
 
-/// `STEPS` bare steps, re-hashing `hashed` after each and taking the memory root.
-fn steps_with_roots(mut be: CpuBackend, program: &Program, hashed: &[SlotId]) {
+/// `STEPS` bare steps, each followed by what the recorder does, on this thread: check
+/// that the cleared slots hold zeros, re-hash the other written slots (the cleared
+/// ones once, after the first step), take the memory root.
+fn steps_with_roots(mut be: CpuBackend, program: &Program, hashed: &[SlotId], cleared: &[SlotId]) {
     let mut roots = MemoryRoots::new(program, be.memory()).unwrap();
     for step in 0..STEPS {
         be.run_step(step).unwrap();
-        let values: Vec<Vec<i32>> = hashed.iter().map(|&id| be.read_slot(id).unwrap()).collect();
-        let slots: Vec<(SlotId, &[i32])> = hashed.iter().zip(&values).map(|(&id, v)| (id, v.as_slice())).collect();
+        assert!(cleared.iter().all(|&id| be.slot_is_zero(id).unwrap()));
+        let rehash = if step == 0 { [hashed, cleared].concat() } else { hashed.to_vec() };
+        let values: Vec<Vec<i32>> = rehash.iter().map(|&id| be.read_slot(id).unwrap()).collect();
+        let slots: Vec<(SlotId, &[i32])> = rehash.iter().zip(&values).map(|(&id, v)| (id, v.as_slice())).collect();
         roots.update_many(&slots).unwrap();
         std::hint::black_box(roots.root());
     }
@@ -73,8 +76,8 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-/// `train` with a root every step on the recorder, hashing on `threads` threads (the
-/// default pool if `None`).
+/// `train` of `job` run as `program` with a root every step on the recorder, hashing
+/// on `threads` threads (the default if `None`).
 fn traced_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, threads: Option<usize>) -> Duration {
     let mut be = backend(program, job);
     time(|| {
@@ -82,6 +85,26 @@ fn traced_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, 
         if let Some(n) = threads {
             writer = writer.with_hash_threads(n).unwrap();
         }
+        let mut traced = Traced::new(&mut be, writer);
+        train(job, &mut traced, opts, |_| {}).unwrap();
+        traced.finish().unwrap();
+    })
+}
+
+/// `train` of `job` run as `program`.
+fn plain_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions) -> Duration {
+    let mut be = backend(program, job);
+    time(|| {
+        train(job, &mut be, opts, |_| {}).unwrap();
+    })
+}
+
+/// `train` into a trace store keeping every `every`-th checkpoint.
+fn stored_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, every: u64) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let mut be = backend(program, job);
+    time(|| {
+        let writer = TraceWriter::create(dir.path(), program.clone(), &job.inputs, every).unwrap();
         let mut traced = Traced::new(&mut be, writer);
         train(job, &mut traced, opts, |_| {}).unwrap();
         traced.finish().unwrap();
@@ -98,41 +121,25 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .map(|list| list.split(',').map(str::to_owned).collect());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pool_threads: usize = args
-        .iter()
-        .position(|a| a == "--pool")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cores.saturating_sub(1).max(1));
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(pool_threads).build().unwrap();
     let job = digits();
     let program = Arc::new(job.program.clone());
+    let cleared_mask = program.cleared_slots();
     let mut written: Vec<SlotId> = program.ops.iter().map(Op::output).collect();
     written.sort();
     written.dedup();
-    let local = step_local_slots(&program);
-    let state_written: Vec<SlotId> = written.iter().copied().filter(|&id| !local[id as usize]).collect();
-    let zeroing = {
+    let (cleared, hashed): (Vec<SlotId>, Vec<SlotId>) = written.iter().partition(|&&id| cleared_mask[id as usize]);
+    let without_clears = {
         let mut p = job.program.clone();
-        for (id, _) in local.iter().enumerate().filter(|(_, l)| **l) {
-            p.ops.push(Op::Scale { a: id as SlotId, factor: 0, out: id as SlotId });
-        }
-        p.validate().unwrap();
+        p.ops.truncate(p.ops.len() - cleared.len());
+        assert!(!p.cleared_slots().contains(&true), "the clears end the step body");
         Arc::new(p)
     };
     let opts = TrainOptions::default();
 
     type Entry<'a> = (&'static str, Box<dyn Fn() -> Duration + 'a>);
     let entries: Vec<Entry<'_>> = vec![
-        (
-            "train",
-            Box::new(|| {
-                let mut be = backend(&program, &job);
-                time(|| {
-                    train(&job, &mut be, &opts, |_| {}).unwrap();
-                })
-            }),
-        ),
+        ("train", Box::new(|| plain_train(&job, &program, &opts))),
+        ("train_without_clears", Box::new(|| plain_train(&job, &without_clears, &opts))),
         (
             "steps_plain",
             Box::new(|| {
@@ -144,44 +151,7 @@ fn main() {
             "steps_root_inline",
             Box::new(|| {
                 let be = backend(&program, &job);
-                time(|| steps_with_roots(be, &program, &written))
-            }),
-        ),
-        (
-            "steps_readback",
-            Box::new(|| {
-                let mut be = backend(&program, &job);
-                time(|| {
-                    for step in 0..STEPS {
-                        be.run_step(step).unwrap();
-                        let slots: Vec<(SlotId, Vec<i32>)> =
-                            written.iter().map(|&id| (id, be.read_slot(id).unwrap())).collect();
-                        std::hint::black_box(slots);
-                    }
-                })
-            }),
-        ),
-        (
-            "steps_handover_only",
-            Box::new(|| {
-                let mut be = backend(&program, &job);
-                time(|| {
-                    // What `TraceWriter::record_step` does, to a thread that hashes nothing.
-                    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<i32>>(4);
-                    let (back_tx, back) = std::sync::mpsc::channel::<Vec<i32>>();
-                    let sink = std::thread::spawn(move || rx.into_iter().for_each(|b| drop(back_tx.send(b))));
-                    for step in 0..STEPS {
-                        be.run_step(step).unwrap();
-                        let mut buffer = back.try_recv().unwrap_or_default();
-                        buffer.clear();
-                        for &id in &written {
-                            buffer.extend_from_slice(&be.read_slot(id).unwrap());
-                        }
-                        tx.send(buffer).unwrap();
-                    }
-                    drop(tx);
-                    sink.join().unwrap();
-                })
+                time(|| steps_with_roots(be, &program, &hashed, &cleared))
             }),
         ),
         (
@@ -202,76 +172,10 @@ fn main() {
             }),
         ),
         ("train_root_every_step", Box::new(|| traced_train(&job, &program, &opts, None))),
-        (
-            "train_in_pool",
-            Box::new(|| {
-                let mut be = backend(&program, &job);
-                pool.install(|| {
-                    time(|| {
-                        train(&job, &mut be, &opts, |_| {}).unwrap();
-                    })
-                })
-            }),
-        ),
-        ("train_root_in_pool", Box::new(|| pool.install(|| traced_train(&job, &program, &opts, Some(1))))),
-        ("train_root_hash_threads_1", Box::new(|| traced_train(&job, &program, &opts, Some(1)))),
         ("train_root_hash_threads_2", Box::new(|| traced_train(&job, &program, &opts, Some(2)))),
-        ("train_root_hash_threads_4", Box::new(|| traced_train(&job, &program, &opts, Some(4)))),
-        (
-            "steps_root_state_slots_only",
-            Box::new(|| {
-                let be = backend(&program, &job);
-                time(|| steps_with_roots(be, &program, &state_written))
-            }),
-        ),
-        (
-            "steps_recorder_state_slots_only",
-            Box::new(|| {
-                let mut be = backend(&program, &job);
-                time(|| {
-                    let mut writer = TraceWriter::in_memory(program.clone(), be.memory().clone()).unwrap();
-                    for step in 0..STEPS {
-                        be.run_step(step).unwrap();
-                        let slots = state_written.iter().map(|&id| (id, be.read_slot(id).unwrap())).collect();
-                        writer.record_written(step, slots).unwrap();
-                    }
-                    writer.finish().unwrap();
-                })
-            }),
-        ),
-        (
-            "steps_zeroing_root_state_slots",
-            Box::new(|| {
-                let be = backend(&zeroing, &job);
-                time(|| steps_with_roots(be, &zeroing, &state_written))
-            }),
-        ),
-        (
-            "train_store_k1",
-            Box::new(|| {
-                let dir = tempfile::tempdir().unwrap();
-                let mut be = backend(&program, &job);
-                time(|| {
-                    let writer = TraceWriter::create(dir.path(), program.clone(), &job.inputs, 1).unwrap();
-                    let mut traced = Traced::new(&mut be, writer);
-                    train(&job, &mut traced, &opts, |_| {}).unwrap();
-                    traced.finish().unwrap();
-                })
-            }),
-        ),
-        (
-            "train_store_k16",
-            Box::new(|| {
-                let dir = tempfile::tempdir().unwrap();
-                let mut be = backend(&program, &job);
-                time(|| {
-                    let writer = TraceWriter::create(dir.path(), program.clone(), &job.inputs, 16).unwrap();
-                    let mut traced = Traced::new(&mut be, writer);
-                    train(&job, &mut traced, &opts, |_| {}).unwrap();
-                    traced.finish().unwrap();
-                })
-            }),
-        ),
+        ("train_root_without_clears", Box::new(|| traced_train(&job, &without_clears, &opts, None))),
+        ("train_store_k1", Box::new(|| stored_train(&job, &program, &opts, 1))),
+        ("train_store_k16", Box::new(|| stored_train(&job, &program, &opts, 16))),
     ];
     let entries: Vec<Entry<'_>> = match &only {
         Some(names) => entries.into_iter().filter(|(n, _)| *n == "train" || names.iter().any(|m| m == n)).collect(),

@@ -224,6 +224,17 @@ impl MemoryRoots {
         Ok(())
     }
 
+    /// The root of slot `slot` holding zeros.
+    pub(crate) fn zero_root(&self, slot: SlotId) -> Result<Hash32> {
+        let shape = self.shapes.get(slot as usize).ok_or(Error::NoSuchSlot { slot, slots: self.shapes.len() })?;
+        tensor_root(shape, &vec![0; shape_len(shape)? as usize])
+    }
+
+    /// Sets one slot's root (one the caller computed: [`MemoryRoots::zero_root`]).
+    pub(crate) fn set_root(&mut self, slot: SlotId, root: Hash32) {
+        self.roots[slot as usize] = root;
+    }
+
     /// Every slot's root, in slot order.
     pub fn slot_roots(&self) -> &[Hash32] {
         &self.roots

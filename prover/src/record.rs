@@ -4,7 +4,9 @@
 //! machine with spare cores the commitment costs the run little more than copying the
 //! slots a step wrote: the run waits only when the recorder falls [`QUEUE`] steps
 //! behind. Only those slots are read and re-hashed (constants and slots no operator
-//! writes keep the roots they had at step 0), all of one step's together, so that
+//! writes keep the roots they had at step 0; a slot the step body clears, checked to
+//! hold zeros, takes the root of zeros without being copied or hashed), all of one
+//! step's together, so that
 //! equal-length preimages are hashed several at a time, on the recorder thread or on
 //! a small pool of its own ([`TraceWriter::with_hash_threads`]): never on the global
 //! rayon pool that the CPU backend computes on.
@@ -37,9 +39,12 @@ type Written = Vec<(SlotId, Vec<i32>)>;
 enum Job {
     /// The slots a step wrote.
     Step(Written),
-    /// The values of every slot the step body writes, one after the other in slot
-    /// order ([`Handover`]); the recorder sends the buffer back for the next step.
-    Packed(Vec<i32>),
+    /// The values of every slot the step body writes and does not clear, one after the
+    /// other in slot order ([`Handover`]); the recorder sends the buffer back for the
+    /// next step. `uncleared` holds the cleared slots that did not hold zeros (none
+    /// when the backend computes what the program says); every other cleared slot
+    /// holds zeros.
+    Packed { buffer: Vec<i32>, uncleared: Written },
     /// Hash on this many threads from now on.
     Threads(usize),
 }
@@ -49,8 +54,10 @@ enum Job {
 /// allocates for the hand-over nor frees what the other allocated.
 #[derive(Debug)]
 struct Handover {
-    /// The slots the step body writes, in slot order.
+    /// The slots the step body writes and does not clear, in slot order.
     slots: Vec<SlotId>,
+    /// The slots the step body clears ([`Program::cleared_slots`]), in slot order.
+    cleared: Vec<SlotId>,
     /// Where each slot's values start in a buffer, and the total length last.
     offsets: Vec<usize>,
     /// Buffers the recorder is done with.
@@ -59,15 +66,16 @@ struct Handover {
 
 impl Handover {
     fn new(program: &Program, spare: mpsc::Receiver<Vec<i32>>) -> Self {
+        let cleared = program.cleared_slots();
         let slots: BTreeSet<SlotId> = program.ops.iter().map(|op| op.output()).collect();
-        let slots: Vec<SlotId> = slots.into_iter().collect();
+        let (cleared, slots): (Vec<SlotId>, Vec<SlotId>) = slots.into_iter().partition(|&id| cleared[id as usize]);
         let offsets = std::iter::once(0)
             .chain(slots.iter().scan(0, |end, &id| {
                 *end += program.slots[id as usize].len();
                 Some(*end)
             }))
             .collect();
-        Self { slots, offsets, spare }
+        Self { slots, cleared, offsets, spare }
     }
 
     /// A buffer the recorder sent back, or a new one.
@@ -284,7 +292,12 @@ impl TraceWriter {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let (spare_tx, spare_rx) = mpsc::channel();
         let handover = Handover::new(&program, spare_rx);
-        let packed = Packed { slots: handover.slots.clone(), offsets: handover.offsets.clone(), spare: spare_tx };
+        let packed = Packed {
+            slots: handover.slots.clone(),
+            offsets: handover.offsets.clone(),
+            cleared: handover.cleared.clone(),
+            spare: spare_tx,
+        };
         let steps = program.steps;
         let handle = thread::Builder::new()
             .name("gavel-trace".into())
@@ -324,9 +337,16 @@ impl TraceWriter {
     }
 
     /// Records step `step`, which `backend` has just run (steps in order, from
-    /// [`TraceWriter::next_step`]). Reads back only the slots the step body writes.
+    /// [`TraceWriter::next_step`]). Reads back only the slots the step body writes,
+    /// and of those it clears only any that do not hold zeros.
     pub fn record_step<B: Backend + ?Sized>(&mut self, step: u64, backend: &mut B) -> Result<()> {
         self.check_step(step)?;
+        let mut uncleared = Written::new();
+        for &id in &self.handover.cleared {
+            if !backend.slot_is_zero(id)? {
+                uncleared.push((id, backend.read_slot(id)?));
+            }
+        }
         let mut buffer = self.handover.buffer();
         for (i, &id) in self.handover.slots.iter().enumerate() {
             let values = backend.read_slot(id)?;
@@ -339,7 +359,7 @@ impl TraceWriter {
             }
             buffer.extend_from_slice(&values);
         }
-        self.send(Job::Packed(buffer))?;
+        self.send(Job::Packed { buffer, uncleared })?;
         self.next += 1;
         Ok(())
     }
@@ -461,6 +481,8 @@ struct Packed {
     slots: Vec<SlotId>,
     /// [`Handover::offsets`].
     offsets: Vec<usize>,
+    /// [`Handover::cleared`].
+    cleared: Vec<SlotId>,
     /// Where spent buffers go back.
     spare: mpsc::Sender<Vec<i32>>,
 }
@@ -473,6 +495,7 @@ impl Worker {
     fn run(mut self, steps: u64, rx: mpsc::Receiver<Job>, packed: Packed) -> Result<Self> {
         // Started here, not on the run's thread: the run only waits for the channel.
         let mut pool = hash_pool(default_hash_threads())?;
+        let zero_roots = packed.cleared.iter().map(|&id| self.roots.zero_root(id)).collect::<Result<Vec<Hash32>>>()?;
         for job in rx {
             let done = self.checkpoints.len() as u64;
             if let Job::Threads(n) = job {
@@ -487,14 +510,25 @@ impl Worker {
             }
             let tensors: Vec<(SlotId, &[i32])> = match &job {
                 Job::Step(slots) => slots.iter().map(|(id, v)| (*id, v.as_slice())).collect(),
-                Job::Packed(buffer) => packed
+                Job::Packed { buffer, uncleared } => packed
                     .slots
                     .iter()
                     .zip(packed.offsets.windows(2))
                     .map(|(&id, w)| (id, &buffer[w[0]..w[1]]))
+                    .chain(uncleared.iter().map(|(id, v)| (*id, v.as_slice())))
                     .collect(),
                 Job::Threads(_) => unreachable!("handled above"),
             };
+            if let Job::Packed { uncleared, .. } = &job {
+                for (&id, root) in packed.cleared.iter().zip(&zero_roots) {
+                    if uncleared.iter().all(|(u, _)| *u != id) {
+                        self.roots.set_root(id, *root);
+                        if self.store.is_some() {
+                            self.memory.slot_mut(id).fill(0);
+                        }
+                    }
+                }
+            }
             let roots = &mut self.roots;
             match &pool {
                 Some(pool) => pool.install(|| roots.update_batch(&tensors, On::Pool))?,
@@ -507,7 +541,7 @@ impl Worker {
                 }
             }
             drop(tensors);
-            if let Job::Packed(buffer) = job {
+            if let Job::Packed { buffer, .. } = job {
                 // The run may have finished and dropped its end: nothing to give back then.
                 let _ = packed.spare.send(buffer);
             }
@@ -593,6 +627,10 @@ impl<B: Backend + ?Sized> Backend for Traced<'_, B> {
         self.inner.read_slot(id)
     }
 
+    fn slot_is_zero(&mut self, id: SlotId) -> gavel_executor::Result<bool> {
+        self.inner.slot_is_zero(id)
+    }
+
     fn read_memory(&mut self) -> gavel_executor::Result<Memory> {
         self.inner.read_memory()
     }
@@ -617,23 +655,76 @@ mod tests {
         assert_eq!(threads_from(Some("many"), true, || 2), 1);
     }
 
+    /// The roots a recording of `steps` digits steps commits, through a fault at
+    /// `tamper` if given, and the roots of the whole memory after each of those steps.
+    fn recorded_and_true_roots(steps: u64, tamper: Option<crate::Tamper>) -> (Vec<Hash32>, Vec<Hash32>) {
+        use gavel_executor::{CpuBackend, JobSpec};
+        let repo = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let mut spec = JobSpec::load(&repo.join("examples/digits.toml")).unwrap();
+        spec.job.steps = steps;
+        let job = spec.compile().unwrap();
+        let program = Arc::new(job.program);
+        let memory = Memory::initial(&program, &job.inputs).unwrap();
+        // `f` gets a CPU backend, behind the fault if there is one.
+        let with_fault = |f: &mut dyn FnMut(&mut dyn Backend)| {
+            let mut cpu = CpuBackend::new(program.clone(), memory.clone());
+            match tamper {
+                Some(t) => f(&mut crate::Tampered::new(&mut cpu, &program, t).unwrap()),
+                None => f(&mut cpu),
+            }
+        };
+        let mut truth = vec![MemoryRoots::new(&program, &memory).unwrap().root()];
+        with_fault(&mut |b| {
+            for step in 0..steps {
+                b.run_step(step).unwrap();
+                truth.push(MemoryRoots::new(&program, &b.read_memory().unwrap()).unwrap().root());
+            }
+        });
+        let mut recorded = Vec::new();
+        with_fault(&mut |b| {
+            let mut traced = Traced::new(b, TraceWriter::in_memory(program.clone(), memory.clone()).unwrap());
+            (0..steps).for_each(|step| traced.run_step(step).unwrap());
+            recorded = traced.finish().unwrap().checkpoints;
+        });
+        (recorded, truth)
+    }
+
     #[test]
-    fn the_hand_over_packs_the_written_slots_in_slot_order() {
+    fn cleared_slots_commit_zeros_and_a_slot_a_backend_failed_to_clear_is_hashed() {
+        let (recorded, truth) = recorded_and_true_roots(3, None);
+        assert_eq!(recorded, truth);
+        // A backend that leaves one element of a cleared slot wrong after step 1 (op 23:
+        // ops 21 to 36 are the clears): the roots are still those of the memory it holds.
+        let t = crate::Tamper { step: 1, op: 23, element: 5, delta: 7 };
+        let (bad, bad_truth) = recorded_and_true_roots(3, Some(t));
+        assert_eq!(bad, bad_truth);
+        assert_eq!(bad[..2], truth[..2]);
+        assert!(bad[2] != truth[2] && bad[3] == truth[3], "the next step clears it again");
+    }
+
+    #[test]
+    fn the_hand_over_packs_the_written_state_slots_and_leaves_the_cleared_ones_out() {
         use gavel_executor::JobSpec;
         let repo = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
         let job = JobSpec::load(&repo.join("examples/digits.toml")).unwrap().compile().unwrap();
         let (_tx, rx) = mpsc::channel();
         let h = Handover::new(&job.program, rx);
+        let (local, cleared) = (job.program.step_local_slots(), job.program.cleared_slots());
         let mut written: Vec<SlotId> = job.program.ops.iter().map(|op| op.output()).collect();
         written.sort();
         written.dedup();
-        assert_eq!(h.slots, written);
-        assert_eq!(h.offsets.len(), written.len() + 1);
-        for (i, &id) in written.iter().enumerate() {
+        // The compiler clears exactly the step-local slots; the hand-over carries the rest.
+        assert_eq!(local, cleared);
+        let (gone, kept): (Vec<SlotId>, Vec<SlotId>) = written.iter().partition(|&&id| cleared[id as usize]);
+        assert_eq!((h.slots.clone(), h.cleared.clone()), (kept.clone(), gone));
+        assert_eq!(h.offsets.len(), kept.len() + 1);
+        for (i, &id) in kept.iter().enumerate() {
             assert_eq!(h.offsets[i + 1] - h.offsets[i], job.program.slots[id as usize].len());
         }
-        // 21 slots, 13,302 elements (`docs/benchmarks.md`).
-        assert_eq!((written.len(), *h.offsets.last().unwrap()), (21, 13_302));
-        assert!(h.buffer().capacity() >= 13_302);
+        // w0, b0, w1, b1 and loss: 2,411 of the 13,302 written elements (`docs/benchmarks.md`).
+        let names: Vec<&str> = kept.iter().map(|&id| job.program.slots[id as usize].name.as_str()).collect();
+        assert_eq!(names, ["w0", "b0", "w1", "b1", "loss"]);
+        assert_eq!((written.len(), *h.offsets.last().unwrap()), (21, 2_411));
+        assert!(h.buffer().capacity() >= 2_411);
     }
 }

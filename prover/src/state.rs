@@ -16,39 +16,10 @@
 
 use gavel_executor::{Program, SlotKind};
 
-/// For every slot of `program`, in slot order, whether it is step-local: a variable slot
-/// whose first access in the step body is a write and that a later op of the step reads.
-/// A pure function of the program.
+/// For every slot of `program`, in slot order, whether it is step-local
+/// ([`Program::step_local_slots`]). A pure function of the program.
 pub fn step_local_slots(program: &Program) -> Vec<bool> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Seen {
-        Untouched,
-        /// First accessed by a read (or by an op that reads and writes it).
-        ReadFirst,
-        /// First accessed by a write, not read since.
-        Written,
-        /// First accessed by a write, then read by a later op.
-        Intermediate,
-    }
-    let mut seen = vec![Seen::Untouched; program.slots.len()];
-    for op in &program.ops {
-        for id in op.inputs() {
-            let s = &mut seen[id as usize];
-            *s = match *s {
-                Seen::Untouched => Seen::ReadFirst,
-                Seen::Written => Seen::Intermediate,
-                other => other,
-            };
-        }
-        let out = &mut seen[op.output() as usize];
-        if *out == Seen::Untouched {
-            *out = Seen::Written;
-        }
-    }
-    seen.iter()
-        .zip(&program.slots)
-        .map(|(s, slot)| *s == Seen::Intermediate && matches!(slot.kind, SlotKind::Var { .. }))
-        .collect()
+    program.step_local_slots()
 }
 
 /// The ids of the variable slots that are state (not step-local), in slot order: what a

@@ -108,6 +108,10 @@ impl<B: Backend + ?Sized> Backend for Tampered<'_, B> {
         self.inner.read_slot(id)
     }
 
+    fn slot_is_zero(&mut self, id: SlotId) -> gavel_executor::Result<bool> {
+        self.inner.slot_is_zero(id)
+    }
+
     fn read_memory(&mut self) -> gavel_executor::Result<Memory> {
         self.inner.read_memory()
     }
@@ -157,8 +161,9 @@ mod tests {
         let (honest_dir, bad_dir) = (dir.path().join("honest"), dir.path().join("bad"));
         let honest = record(&honest_dir, None);
         let program = TraceStore::open(&honest_dir).unwrap().program().clone();
-        // The last op writes a parameter (sgd): the fault survives to the output.
-        let j = program.ops.len() as u32 - 1;
+        // The last sgd writes a parameter: the fault survives to the output (the ops
+        // after it clear step-local slots).
+        let j = program.ops.iter().rposition(|op| matches!(op, gavel_executor::Op::Sgd { .. })).unwrap() as u32;
         let t = Tamper { step: 1, op: j, element: 3, delta: 1 << 16 };
         assert!(Tamper { delta: 0, ..t }.check(&program).is_err());
         assert!(Tamper { step: 3, ..t }.check(&program).is_err());

@@ -139,8 +139,8 @@ fn posting_binds_the_program_commitment_the_prover_computes() {
     let c = &local["commitment"];
     let root = local["program_root"].as_str().unwrap().to_owned();
     assert_eq!(c["slots"], 24);
-    assert_eq!(c["ops"], 21);
-    assert_eq!(local["ops"].as_array().unwrap().len(), 21);
+    assert_eq!(c["ops"], 37);
+    assert_eq!(local["ops"].as_array().unwrap().len(), 37);
     // cast agrees on the root's formula: keccak256(0x07 ‖ h_0 ‖ slots ‖ ops ‖ op tree).
     let (h0, op_tree) = (c["initial_memory"].as_str().unwrap(), c["op_tree"].as_str().unwrap());
     let packed = env.cast_offline(&[
@@ -150,7 +150,7 @@ fn posting_binds_the_program_commitment_the_prover_computes() {
         "7",
         h0,
         "24",
-        "21",
+        "37",
         op_tree,
     ]);
     assert_eq!(env.cast_offline(&["keccak", &packed]), root);
@@ -163,7 +163,7 @@ fn posting_binds_the_program_commitment_the_prover_computes() {
     assert_eq!(&posted["program"], c);
     // On chain: the stored commitment and the factory's root are the Rust ones.
     let on_chain = env.cast(&["call", &factory, "programOf(uint64)((bytes32,uint32,uint32,bytes32))", "1"]);
-    assert_eq!(on_chain, format!("({h0}, 24, 21, {op_tree})"));
+    assert_eq!(on_chain, format!("({h0}, 24, 37, {op_tree})"));
     assert_eq!(env.cast(&["call", &factory, "programRootOf(uint64)(bytes32)", "1"]), root);
     // show reports it; binding again with the same spec is a no-op.
     let shown = env.json_as(None, &["job", "show", "1"]);
@@ -181,9 +181,9 @@ fn posting_binds_the_program_commitment_the_prover_computes() {
     // A point a dispute tool would open: op 7's path, checked in the prover.
     let opening = env.json_as(None, &["trace", "program", spec, "--op", "7"]);
     assert_eq!(opening["index"], 7);
-    assert_eq!(opening["count"], 21);
+    assert_eq!(opening["count"], 37);
     assert_eq!(opening["descriptor"]["kind"], 13);
-    assert_eq!(opening["siblings"].as_array().unwrap().len(), 5);
+    assert_eq!(opening["siblings"].as_array().unwrap().len(), 6);
 }
 
 #[test]

@@ -97,6 +97,37 @@ fn mnist_chunked_reduction_gpu_matches_cpu() {
 }
 
 #[test]
+fn clearing_the_step_local_slots_changes_no_state_value() {
+    let job = compile(&digits_spec());
+    let p = &job.program;
+    let local = p.step_local_slots();
+    assert_eq!(p.cleared_slots(), local, "the compiler clears exactly the step-local slots");
+    let mut kept = p.clone();
+    kept.ops.truncate(p.ops.len() - local.iter().filter(|&&l| l).count());
+    assert!(!kept.cleared_slots().contains(&true), "the clears are the body's last operators");
+    let (pa, pb) = (Arc::new(p.clone()), Arc::new(kept));
+    let mut cleared = CpuBackend::new(pa.clone(), Memory::initial(&pa, &job.inputs).unwrap());
+    let mut kept = CpuBackend::new(pb.clone(), Memory::initial(&pb, &job.inputs).unwrap());
+    for step in 0..100 {
+        cleared.run_step(step).unwrap();
+        kept.run_step(step).unwrap();
+        for (id, &is_local) in local.iter().enumerate() {
+            let (id, name) = (id as u32, &p.slots[id].name);
+            if is_local {
+                assert!(cleared.memory().slot(id).iter().all(|&v| v == 0), "`{name}` not cleared after step {step}");
+                assert!(cleared.slot_is_zero(id).unwrap());
+                // Without the clears it holds this step's values (not zeros: else the
+                // comparison above would prove nothing).
+                assert!(!kept.slot_is_zero(id).unwrap(), "`{name}` is all zeros after step {step}");
+            } else {
+                let (a, b) = (cleared.memory().slot(id), kept.memory().slot(id));
+                assert!(a == b, "state slot `{name}` differs after step {step}");
+            }
+        }
+    }
+}
+
+#[test]
 fn digits_reaches_the_accuracy_bars() {
     let job = compile(&digits_spec());
     let program = Arc::new(job.program.clone());
