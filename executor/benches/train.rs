@@ -1,7 +1,9 @@
 //! Training throughput of the digits MLP (examples/digits.toml) per backend, in one run.
 //!
 //! `cargo bench -p gavel-executor --bench train`. One iteration is one training step
-//! (gather a batch of 32, forward, loss, backward, SGD), cycling through the schedule.
+//! (gather a batch of 32, forward, loss, backward, SGD, then the 16 clears of the
+//! step-local slots), cycling through the schedule; `_without_clears` entries run the
+//! program without its clears (what they cost each backend).
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -17,6 +19,9 @@ fn bench(c: &mut Criterion) {
     let job = spec.compile().expect("compiles");
     let program = Arc::new(job.program.clone());
     let memory = Memory::initial(&program, &job.inputs).expect("inputs");
+    let mut without_clears = job.program.clone();
+    without_clears.ops.truncate(program.ops.len() - program.cleared_slots().iter().filter(|&&c| c).count());
+    let without_clears = Arc::new(without_clears);
 
     let mut choices = vec![("cpu", BackendChoice::Cpu, None)];
     for (label, mode) in [("gpu_native", Int64Mode::Native), ("gpu_emulated", Int64Mode::Emulated)] {
@@ -29,19 +34,21 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("digits_train_step");
     g.throughput(Throughput::Elements(1)).sample_size(20).measurement_time(Duration::from_secs(5));
     for (label, choice, gpu) in choices {
-        let mut backend = choice.open(program.clone(), memory.clone()).expect("backend");
-        let mut step = 0u64;
-        g.bench_function(label, |b| {
-            b.iter(|| {
-                backend.run_step(step % program.steps).expect("step");
-                step += 1;
-                // Each step waits for the device, so queued work never leaks into the
-                // next sample.
-                if let Some(ctx) = &gpu {
-                    ctx.wait_idle().expect("idle");
-                }
+        for (suffix, program) in [("", &program), ("_without_clears", &without_clears)] {
+            let mut backend = choice.open(program.clone(), memory.clone()).expect("backend");
+            let mut step = 0u64;
+            g.bench_function(format!("{label}{suffix}"), |b| {
+                b.iter(|| {
+                    backend.run_step(step % program.steps).expect("step");
+                    step += 1;
+                    // Each step waits for the device, so queued work never leaks into
+                    // the next sample.
+                    if let Some(ctx) = &gpu {
+                        ctx.wait_idle().expect("idle");
+                    }
+                });
             });
-        });
+        }
     }
     g.finish();
 }

@@ -68,6 +68,9 @@ struct OpRun {
     /// Output slot and byte count to copy from the scratch buffer after the dispatch.
     copy_out: Option<(SlotId, u64)>,
     gather: Option<GatherRow>,
+    /// For a clear (`scale` by 0): the slot, zeroed with a buffer fill instead of the
+    /// kernel (the same bits, `fx_mul(v, 0) = 0`, for a fraction of a dispatch's cost).
+    clear: Option<SlotId>,
 }
 
 /// The step-dependent parameter of a Gather: which row of the index it reads.
@@ -183,6 +186,7 @@ impl OpRun {
             grid,
             copy_out: through_scratch.then(|| (launch.out, slot_bytes(program, launch.out))),
             gather: launch.gather.map(|(t, b)| GatherRow { t, b, current: 0 }),
+            clear: matches!(program.ops[i], crate::program::Op::Scale { factor: 0, .. }).then_some(launch.out),
         })
     }
 }
@@ -223,11 +227,17 @@ impl Backend for GpuBackend {
             let mut encoder = ctx.device.create_command_encoder(&Default::default());
             let mut next = 0;
             while next < runs.len() {
+                if let Some(out) = runs[next].clear {
+                    // Fills, like copies, happen outside compute passes.
+                    encoder.clear_buffer(&slots[out as usize], 0, None);
+                    next += 1;
+                    continue;
+                }
                 // One compute pass up to (and including) an operator whose output must be
-                // copied out of the scratch buffer: copies cannot happen inside a pass.
+                // copied out of the scratch buffer, or up to a clear.
                 {
                     let mut pass = encoder.begin_compute_pass(&Default::default());
-                    while next < runs.len() {
+                    while next < runs.len() && runs[next].clear.is_none() {
                         let run = &runs[next];
                         next += 1;
                         pass.set_pipeline(&run.pipeline.pipeline);
