@@ -22,7 +22,7 @@ pub trait Backend {
     /// Whether every element of a slot is 0 (a recorder's check of a cleared slot; a
     /// backend that holds its memory on the host answers without copying it).
     fn slot_is_zero(&mut self, id: SlotId) -> Result<bool> {
-        Ok(self.read_slot(id)?.iter().all(|&v| v == 0))
+        Ok(crate::memory::all_zero(&self.read_slot(id)?))
     }
 
     /// Reads the whole memory back.

@@ -47,6 +47,11 @@ impl Backend for CpuBackend {
     fn run_ops(&mut self, step: u64, ops: Range<usize>) -> Result<()> {
         for i in ops {
             let op = &self.program.ops[i];
+            if let Op::Scale { factor: 0, out, .. } = *op {
+                // A clear: zeros in place, no new buffer (see `execute_op`).
+                self.memory.slot_mut(out).fill(0);
+                continue;
+            }
             let out = execute_op(&self.program, op, step, &self.memory);
             self.memory.set_slot(op.output(), out);
         }
@@ -62,7 +67,7 @@ impl Backend for CpuBackend {
     }
 
     fn slot_is_zero(&mut self, id: SlotId) -> Result<bool> {
-        Ok(self.memory.slot(id).iter().all(|&v| v == 0))
+        Ok(self.memory.slot_is_zero(id))
     }
 
     fn read_memory(&mut self) -> Result<Memory> {

@@ -111,6 +111,11 @@ impl Memory {
         Arc::make_mut(&mut self.slots[id as usize])
     }
 
+    /// Whether every element of one slot is 0.
+    pub fn slot_is_zero(&self, id: SlotId) -> bool {
+        all_zero(self.slot(id))
+    }
+
     /// Replaces one slot's values.
     pub fn set_slot(&mut self, id: SlotId, values: Vec<i32>) {
         self.slots[id as usize] = Arc::new(values);
@@ -124,5 +129,32 @@ impl Memory {
     /// keccak256 of [`Memory::to_bytes`].
     pub fn digest(&self) -> Hash32 {
         Hash32::of(&self.to_bytes())
+    }
+}
+
+/// Whether every value is 0: an OR over blocks (which vectorises, unlike a test per
+/// element that may stop early), stopping at the first block that is not.
+pub(crate) fn all_zero(values: &[i32]) -> bool {
+    values.chunks(256).all(|block| block.iter().fold(0, |acc, &v| acc | v) == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_zero;
+
+    #[test]
+    fn all_zero_sees_any_non_zero_element_in_any_block() {
+        assert!(all_zero(&[]));
+        for len in [1, 255, 256, 257, 600] {
+            let mut v = vec![0; len];
+            assert!(all_zero(&v));
+            for i in 0..len {
+                for x in [1, -1, i32::MIN, i32::MAX, 1 << 16] {
+                    v[i] = x;
+                    assert!(!all_zero(&v), "{x} at {i} of {len}");
+                }
+                v[i] = 0;
+            }
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! The commitment overhead of the digits run, measured in interleaved rounds
 //! (`docs/benchmarks.md`, "Commitments (prover)").
 //!
-//! Every entry runs once per round, in an order that rotates from round to round, so
-//! that every ratio is between runs made within a second of each other: on a shared,
-//! busy machine the load changes over minutes, which makes ratios between criterion
-//! entries measured minutes apart unreliable. Prints, per entry, the median time with
+//! Every entry runs once per round, in an order shuffled every round (a seeded
+//! shuffle), so that every ratio is between runs made within a second of each other (on
+//! a shared, busy machine the load changes over minutes, which makes ratios between
+//! criterion entries measured minutes apart unreliable) and no entry always follows
+//! the same one (the store entries leave disk writes behind them). Prints, per entry, the median time with
 //! the fastest and slowest round, and the median of the per-round ratios to `train`
 //! with their spread (first and last quartile).
 //!
@@ -21,9 +22,14 @@
 //! hashing on the training thread itself. `train_store_k1` and `train_store_k16`
 //! record into a trace store keeping every and every 16th checkpoint.
 //!
-//! `cargo bench -p gavel-prover --bench overhead [-- ROUNDS] [--compact] [--only a,b]`
-//! (15 rounds by default). `--compact` prints a Markdown table of the ratios with the
-//! machine's core count and load; `--only` runs `train` and the named entries. The
+//! Each run is timed twice: wall-clock time, and the CPU time of the whole process (all
+//! threads, the recorder's included), which shows the work a root every step adds even
+//! where another core hides it from the wall clock, and which the machine's other load
+//! disturbs much less.
+//!
+//! `cargo bench -p gavel-prover --bench overhead [-- ROUNDS] [--compact] [--only a,b]
+//! [--base NAME]` (15 rounds by default). `--compact` prints a Markdown table; `--only`
+//! runs the base entry and the named ones; ratios are to `--base` (`train` by default). The
 //! digits spec is read from the repository the bench was built in, or from the current
 //! folder if that one is gone (a bench binary copied to another machine).
 
@@ -33,7 +39,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use gavel_executor::{Backend, CompiledJob, CpuBackend, JobSpec, Memory, Op, Program, SlotId, TrainOptions, train};
+use gavel_executor::{
+    Backend, CompiledJob, CpuBackend, JobSpec, Memory, Op, Program, SlotId, SplitMix64, TrainOptions, train,
+};
 use gavel_prover::{MemoryRoots, TraceWriter, Traced, default_hash_threads};
 
 const STEPS: u64 = 200;
@@ -66,10 +74,27 @@ fn steps_with_roots(mut be: CpuBackend, program: &Program, hashed: &[SlotId], cl
     }
 }
 
-fn time(f: impl FnOnce()) -> Duration {
-    let t = Instant::now();
+/// One timed run: wall-clock time, and the CPU time of the whole process (every
+/// thread, the recorder's included) over the same span.
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// CPU time this process has used, all threads together (those that ended included).
+fn process_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn time(f: impl FnOnce()) -> Sample {
+    let (cpu, t) = (process_cpu_time(), Instant::now());
     f();
-    t.elapsed()
+    Sample { wall: t.elapsed(), cpu: process_cpu_time() - cpu }
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -78,7 +103,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// `train` of `job` run as `program` with a root every step on the recorder, hashing
 /// on `threads` threads (the default if `None`).
-fn traced_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, threads: Option<usize>) -> Duration {
+fn traced_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, threads: Option<usize>) -> Sample {
     let mut be = backend(program, job);
     time(|| {
         let mut writer = TraceWriter::in_memory(program.clone(), be.memory().clone()).unwrap();
@@ -92,7 +117,7 @@ fn traced_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, 
 }
 
 /// `train` of `job` run as `program`.
-fn plain_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions) -> Duration {
+fn plain_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions) -> Sample {
     let mut be = backend(program, job);
     time(|| {
         train(job, &mut be, opts, |_| {}).unwrap();
@@ -100,7 +125,7 @@ fn plain_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions) -
 }
 
 /// `train` into a trace store keeping every `every`-th checkpoint.
-fn stored_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, every: u64) -> Duration {
+fn stored_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, every: u64) -> Sample {
     let dir = tempfile::tempdir().unwrap();
     let mut be = backend(program, job);
     time(|| {
@@ -120,6 +145,7 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|list| list.split(',').map(str::to_owned).collect());
+    let base_name = args.iter().position(|a| a == "--base").and_then(|i| args.get(i + 1)).map_or("train", |s| s);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let job = digits();
     let program = Arc::new(job.program.clone());
@@ -136,7 +162,7 @@ fn main() {
     };
     let opts = TrainOptions::default();
 
-    type Entry<'a> = (&'static str, Box<dyn Fn() -> Duration + 'a>);
+    type Entry<'a> = (&'static str, Box<dyn Fn() -> Sample + 'a>);
     let entries: Vec<Entry<'_>> = vec![
         ("train", Box::new(|| plain_train(&job, &program, &opts))),
         ("train_without_clears", Box::new(|| plain_train(&job, &without_clears, &opts))),
@@ -144,6 +170,13 @@ fn main() {
             "steps_plain",
             Box::new(|| {
                 let mut be = backend(&program, &job);
+                time(|| (0..STEPS).for_each(|s| be.run_step(s).unwrap()))
+            }),
+        ),
+        (
+            "steps_plain_without_clears",
+            Box::new(|| {
+                let mut be = backend(&without_clears, &job);
                 time(|| (0..STEPS).for_each(|s| be.run_step(s).unwrap()))
             }),
         ),
@@ -178,58 +211,53 @@ fn main() {
         ("train_store_k16", Box::new(|| stored_train(&job, &program, &opts, 16))),
     ];
     let entries: Vec<Entry<'_>> = match &only {
-        Some(names) => entries.into_iter().filter(|(n, _)| *n == "train" || names.iter().any(|m| m == n)).collect(),
+        Some(names) => entries.into_iter().filter(|(n, _)| *n == base_name || names.iter().any(|m| m == n)).collect(),
         None => entries,
     };
     // One warm-up round, not counted.
     for (_, f) in &entries {
         f();
     }
-    let mut times = vec![Vec::with_capacity(rounds); entries.len()];
-    for r in 0..rounds {
-        for i in 0..entries.len() {
-            let e = (i + r) % entries.len();
-            times[e].push(entries[e].1().as_secs_f64() * 1e3);
+    let base = entries.iter().position(|(n, _)| *n == base_name).unwrap_or_else(|| panic!("no entry {base_name}"));
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::with_capacity(rounds); entries.len()];
+    let mut rng = SplitMix64::new(0x0067_6176_656c);
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    for _ in 0..rounds {
+        rng.shuffle(&mut order);
+        for &e in &order {
+            samples[e].push(entries[e].1());
         }
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load = load.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    println!(
+        "{rounds} rounds x {STEPS} steps, {cores} cores, load {load} (after), {} hash threads by default; \
+         ratios to `{base_name}`: median of the per-round ratios (first .. last quartile)",
+        default_hash_threads()
+    );
     if compact {
-        println!(
-            "{rounds} rounds x {STEPS} steps, {cores} cores, load {load} (after), {} hash threads by default",
-            default_hash_threads()
-        );
-        println!("| entry | ratio to train | quartiles | median ms |");
-        println!("|---|---|---|---|");
-    } else {
-        println!(
-            "{rounds} interleaved rounds of {STEPS} digits steps (ms; ratio: median of per-round ratios to train, quartiles)"
-        );
-        println!("{cores} cores, load average {load}, {} hash threads by default", default_hash_threads());
+        println!("| entry | wall time | quartiles | CPU time | quartiles | wall ms | CPU ms |");
+        println!("|---|---|---|---|---|---|---|");
     }
     for (e, (name, _)) in entries.iter().enumerate() {
-        let mut t = times[e].clone();
-        t.sort_by(f64::total_cmp);
-        let mut ratio: Vec<f64> = times[e].iter().zip(&times[0]).map(|(x, base)| x / base).collect();
-        ratio.sort_by(f64::total_cmp);
+        let [wall, cpu] = [|s: &Sample| s.wall, |s: &Sample| s.cpu].map(|of| {
+            let ms = |s: &Sample| of(s).as_secs_f64() * 1e3;
+            let mut t: Vec<f64> = samples[e].iter().map(ms).collect();
+            let mut ratio: Vec<f64> = samples[e].iter().zip(&samples[base]).map(|(x, b)| ms(x) / ms(b)).collect();
+            t.sort_by(f64::total_cmp);
+            ratio.sort_by(f64::total_cmp);
+            [quantile(&ratio, 0.5), quantile(&ratio, 0.25), quantile(&ratio, 0.75), quantile(&t, 0.5)]
+        });
         if compact {
             println!(
-                "| `{name}` | {:.3} | {:.3} .. {:.3} | {:.2} |",
-                quantile(&ratio, 0.5),
-                quantile(&ratio, 0.25),
-                quantile(&ratio, 0.75),
-                quantile(&t, 0.5)
+                "| `{name}` | {:.3} | {:.3} .. {:.3} | {:.3} | {:.3} .. {:.3} | {:.2} | {:.2} |",
+                wall[0], wall[1], wall[2], cpu[0], cpu[1], cpu[2], wall[3], cpu[3]
             );
-            continue;
+        } else {
+            println!(
+                "{name:28} wall {:7.2} ms  ratio {:.3} ({:.3} .. {:.3})   CPU {:7.2} ms  ratio {:.3} ({:.3} .. {:.3})",
+                wall[3], wall[0], wall[1], wall[2], cpu[3], cpu[0], cpu[1], cpu[2]
+            );
         }
-        println!(
-            "{name:32} median {:8.2}  min {:8.2}  max {:8.2}   ratio {:.3} ({:.3} .. {:.3})",
-            quantile(&t, 0.5),
-            t[0],
-            t[t.len() - 1],
-            quantile(&ratio, 0.5),
-            quantile(&ratio, 0.25),
-            quantile(&ratio, 0.75),
-        );
     }
 }

@@ -145,6 +145,28 @@ pub fn memory_root(slot_roots: &[Hash32]) -> Hash32 {
     merkle::hash_tagged(Tag::Memory, &[&(slot_roots.len() as u32).to_be_bytes(), &merkle::root(slot_roots).0])
 }
 
+/// The memory roots of several memories given by their slot roots (each at least one
+/// slot), computed together: the slot trees' nodes of each height as one batch, then
+/// the wrappers. Each is what [`memory_root`] gives.
+pub(crate) fn memory_roots_many(mut slot_roots: Vec<Vec<Hash32>>) -> Vec<Hash32> {
+    let counts: Vec<u32> = slot_roots.iter().map(|r| r.len() as u32).collect();
+    merkle::roots_many(&mut slot_roots);
+    let bodies: Vec<[u8; 36]> = counts
+        .iter()
+        .zip(&slot_roots)
+        .map(|(count, tree)| {
+            let mut body = [0u8; 36];
+            body[..4].copy_from_slice(&count.to_be_bytes());
+            body[4..].copy_from_slice(&tree[0].0);
+            body
+        })
+        .collect();
+    let bodies: Vec<&[u8]> = bodies.iter().map(|b| b.as_slice()).collect();
+    let mut roots = vec![Hash32::default(); bodies.len()];
+    keccak::hash_many(Tag::Memory as u8, &bodies, &mut roots);
+    roots
+}
+
 /// `keccak256(0x04 ‖ checkpoint count (u64 BE) ‖ root of the checkpoint tree)` over
 /// `h_0..h_N`.
 pub fn trace_root(checkpoints: &[Hash32]) -> Hash32 {
@@ -209,6 +231,16 @@ impl MemoryRoots {
 
     /// [`MemoryRoots::update_many`], run where `on` says.
     pub(crate) fn update_batch(&mut self, slots: &[(SlotId, &[i32])], on: On) -> Result<()> {
+        let new = self.roots_of(slots, on)?;
+        for ((id, _), root) in slots.iter().zip(new) {
+            self.roots[*id as usize] = root;
+        }
+        Ok(())
+    }
+
+    /// The roots the given slots would have with the given values (a slot may appear
+    /// more than once: the values of several steps), as one batch; nothing is updated.
+    pub(crate) fn roots_of(&self, slots: &[(SlotId, &[i32])], on: On) -> Result<Vec<Hash32>> {
         let tensors = slots
             .iter()
             .map(|(id, values)| {
@@ -217,11 +249,7 @@ impl MemoryRoots {
                 Ok((shape.as_slice(), *values))
             })
             .collect::<Result<Vec<_>>>()?;
-        let new = tensor_roots(&tensors, on)?;
-        for ((id, _), root) in slots.iter().zip(new) {
-            self.roots[*id as usize] = root;
-        }
-        Ok(())
+        tensor_roots(&tensors, on)
     }
 
     /// The root of slot `slot` holding zeros.
@@ -249,6 +277,17 @@ impl MemoryRoots {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_roots_of_several_memories_at_once_are_each_memory_root() {
+        let memories: Vec<Vec<Hash32>> = [1usize, 2, 3, 24, 33, 24, 1]
+            .iter()
+            .enumerate()
+            .map(|(m, &n)| (0..n).map(|i| Hash32::of(&[m as u8, i as u8])).collect())
+            .collect();
+        let one_by_one: Vec<Hash32> = memories.iter().map(|m| memory_root(m)).collect();
+        assert_eq!(memory_roots_many(memories), one_by_one);
+    }
 
     #[test]
     fn tensor_root_binds_shape_and_length() {

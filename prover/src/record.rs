@@ -23,14 +23,22 @@ use std::{
 use gavel_executor::{Backend, Checkpoint, Hash32, Inputs, Memory, Program, SlotId, SlotKind};
 
 use crate::{
-    commit::{CHUNK_ELEMENTS, MemoryRoots, On, trace_root},
+    commit::{CHUNK_ELEMENTS, MemoryRoots, On, memory_roots_many, trace_root},
     error::{Error, Result},
     files::{self, Done, Manifest, RootLog},
+    keccak,
     state::state_var_slots,
 };
 
-/// Steps the recorder may fall behind the run before the run waits for it.
+/// Hand-overs the recorder may fall behind the run before the run waits for it.
 const QUEUE: usize = 4;
+
+/// Elements a hand-over gathers from consecutive steps before it goes to the recorder
+/// (at least one step, at most [`keccak::LANES`]): a step that writes few elements has
+/// few chunks of each length, too few to fill the lanes of one batch, while the same
+/// slot of several steps gives as many equal-length messages as steps. It also wakes
+/// the recorder once per hand-over instead of once per step.
+const HANDOVER_ELEMENTS: usize = 8 * crate::commit::CHUNK_ELEMENTS * keccak::LANES;
 
 /// The slots one step wrote, with their new values.
 type Written = Vec<(SlotId, Vec<i32>)>;
@@ -39,29 +47,41 @@ type Written = Vec<(SlotId, Vec<i32>)>;
 enum Job {
     /// The slots a step wrote.
     Step(Written),
-    /// The values of every slot the step body writes and does not clear, one after the
-    /// other in slot order ([`Handover`]); the recorder sends the buffer back for the
-    /// next step. `uncleared` holds the cleared slots that did not hold zeros (none
-    /// when the backend computes what the program says); every other cleared slot
-    /// holds zeros.
-    Packed { buffer: Vec<i32>, uncleared: Written },
+    /// Consecutive steps, one per entry of `uncleared`: for each, the values of every
+    /// slot the step body writes and does not clear, one after the other in slot order
+    /// ([`Handover`]), the steps one after the other; the recorder sends the buffer
+    /// back. `uncleared[s]` holds the cleared slots that did not hold zeros after step
+    /// `s` (none when the backend computes what the program says); every other cleared
+    /// slot holds zeros.
+    Packed { buffer: Vec<i32>, uncleared: Vec<Written> },
     /// Hash on this many threads from now on.
     Threads(usize),
 }
 
-/// How a step's written slots travel to the recorder: packed into one buffer that
-/// goes back and forth between the two threads, so that in the steady state neither
-/// allocates for the hand-over nor frees what the other allocated.
+/// How the written slots of [`Handover::steps`] consecutive steps travel to the
+/// recorder: packed into one buffer that goes back and forth between the two threads,
+/// so that in the steady state neither allocates for the hand-over nor frees what the
+/// other allocated.
 #[derive(Debug)]
 struct Handover {
+    /// Steps per hand-over ([`HANDOVER_ELEMENTS`]).
+    steps: usize,
     /// The slots the step body writes and does not clear, in slot order.
     slots: Vec<SlotId>,
     /// The slots the step body clears ([`Program::cleared_slots`]), in slot order.
     cleared: Vec<SlotId>,
-    /// Where each slot's values start in a buffer, and the total length last.
+    /// Where each slot's values start in a step's part of a buffer, and the part's
+    /// length last.
     offsets: Vec<usize>,
     /// Buffers the recorder is done with.
     spare: mpsc::Receiver<Vec<i32>>,
+}
+
+/// A hand-over being filled.
+#[derive(Debug)]
+struct Pending {
+    buffer: Vec<i32>,
+    uncleared: Vec<Written>,
 }
 
 impl Handover {
@@ -69,19 +89,21 @@ impl Handover {
         let cleared = program.cleared_slots();
         let slots: BTreeSet<SlotId> = program.ops.iter().map(|op| op.output()).collect();
         let (cleared, slots): (Vec<SlotId>, Vec<SlotId>) = slots.into_iter().partition(|&id| cleared[id as usize]);
-        let offsets = std::iter::once(0)
+        let offsets: Vec<usize> = std::iter::once(0)
             .chain(slots.iter().scan(0, |end, &id| {
                 *end += program.slots[id as usize].len();
                 Some(*end)
             }))
             .collect();
-        Self { slots, cleared, offsets, spare }
+        let per_step: usize = *offsets.last().expect("0 first");
+        let steps = (HANDOVER_ELEMENTS / per_step.max(1)).clamp(1, keccak::LANES);
+        Self { steps, slots, cleared, offsets, spare }
     }
 
     /// A buffer the recorder sent back, or a new one.
     fn buffer(&self) -> Vec<i32> {
-        let mut b =
-            self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(*self.offsets.last().expect("0 first")));
+        let capacity = self.steps * self.offsets.last().expect("0 first");
+        let mut b = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(capacity));
         b.clear();
         b
     }
@@ -156,6 +178,8 @@ pub struct Resumed {
 pub struct TraceWriter {
     program: Arc<Program>,
     handover: Handover,
+    /// Steps recorded but not handed over yet.
+    pending: Option<Pending>,
     next: u64,
     dir: Option<PathBuf>,
     tx: Option<mpsc::SyncSender<Job>>,
@@ -303,7 +327,7 @@ impl TraceWriter {
             .name("gavel-trace".into())
             .spawn(move || worker.run(steps, rx, packed))
             .expect("spawning the trace recorder thread");
-        Self { program, handover, next, dir, tx: Some(tx), worker: Some(handle) }
+        Self { program, handover, pending: None, next, dir, tx: Some(tx), worker: Some(handle) }
     }
 
     /// Hashes on `threads` threads (at least 1) from the next step on, instead of
@@ -347,21 +371,36 @@ impl TraceWriter {
                 uncleared.push((id, backend.read_slot(id)?));
             }
         }
-        let mut buffer = self.handover.buffer();
-        for (i, &id) in self.handover.slots.iter().enumerate() {
+        let handover = &self.handover;
+        let pending = self.pending.get_or_insert_with(|| Pending {
+            buffer: handover.buffer(),
+            uncleared: Vec::with_capacity(handover.steps),
+        });
+        for (i, &id) in handover.slots.iter().enumerate() {
             let values = backend.read_slot(id)?;
-            let expected = self.handover.offsets[i + 1] - self.handover.offsets[i];
+            let expected = handover.offsets[i + 1] - handover.offsets[i];
             if values.len() != expected {
                 return Err(Error::Inconsistent(format!(
                     "slot {id} read back {} elements, the program has {expected}",
                     values.len()
                 )));
             }
-            buffer.extend_from_slice(&values);
+            pending.buffer.extend_from_slice(&values);
         }
-        self.send(Job::Packed { buffer, uncleared })?;
+        pending.uncleared.push(uncleared);
         self.next += 1;
+        if pending.uncleared.len() == handover.steps {
+            self.hand_over()?;
+        }
         Ok(())
+    }
+
+    /// Sends the steps recorded but not handed over yet, if any.
+    fn hand_over(&mut self) -> Result<()> {
+        match self.pending.take() {
+            Some(Pending { buffer, uncleared }) => self.send(Job::Packed { buffer, uncleared }),
+            None => Ok(()),
+        }
     }
 
     /// Fails unless `step` is the step expected next and the program has it.
@@ -379,6 +418,7 @@ impl TraceWriter {
     /// operator writes; others are taken as unchanged).
     pub fn record_written(&mut self, step: u64, slots: Written) -> Result<()> {
         self.check_step(step)?;
+        self.hand_over()?;
         self.send(Job::Step(slots))?;
         self.next += 1;
         Ok(())
@@ -394,6 +434,7 @@ impl TraceWriter {
     /// file durable and then marks the store finished. Fails if not every step of the
     /// program was recorded.
     pub fn finish(mut self) -> Result<TraceSummary> {
+        self.hand_over()?;
         let worker = self.join()?;
         let steps = self.program.steps;
         if self.next != steps || worker.checkpoints.len() as u64 != steps + 1 {
@@ -420,6 +461,11 @@ impl TraceWriter {
 
 impl Drop for TraceWriter {
     fn drop(&mut self) {
+        // What was recorded is kept (a store stopped early resumes from it); an error
+        // here has nowhere to go, and the next open of the store reports the state.
+        if self.tx.is_some() {
+            let _ = self.hand_over();
+        }
         self.tx = None;
         if let Some(h) = self.worker.take() {
             let _ = h.join();
@@ -495,64 +541,84 @@ impl Worker {
     fn run(mut self, steps: u64, rx: mpsc::Receiver<Job>, packed: Packed) -> Result<Self> {
         // Started here, not on the run's thread: the run only waits for the channel.
         let mut pool = hash_pool(default_hash_threads())?;
-        let zero_roots = packed.cleared.iter().map(|&id| self.roots.zero_root(id)).collect::<Result<Vec<Hash32>>>()?;
+        let zeros = packed.cleared.iter().map(|&id| Ok((id, self.roots.zero_root(id)?))).collect::<Result<Vec<_>>>()?;
         for job in rx {
-            let done = self.checkpoints.len() as u64;
-            if let Job::Threads(n) = job {
-                pool = hash_pool(n)?;
-                continue;
+            match job {
+                Job::Threads(n) => pool = hash_pool(n)?,
+                Job::Step(slots) => {
+                    let written = slots.iter().map(|(id, v)| (*id, v.as_slice())).collect();
+                    self.record(vec![written], &[], pool.as_ref())?;
+                }
+                Job::Packed { buffer, uncleared } => {
+                    let per_step = *packed.offsets.last().expect("0 first");
+                    let written = uncleared
+                        .iter()
+                        .enumerate()
+                        .map(|(s, extra)| {
+                            let part = &buffer[s * per_step..(s + 1) * per_step];
+                            (packed.slots.iter().zip(packed.offsets.windows(2)))
+                                .map(|(&id, w)| (id, &part[w[0]..w[1]]))
+                                .chain(extra.iter().map(|(id, v)| (*id, v.as_slice())))
+                                .collect()
+                        })
+                        .collect();
+                    self.record(written, &zeros, pool.as_ref())?;
+                    // The run may have finished and dropped its end: nothing to give back then.
+                    let _ = packed.spare.send(buffer);
+                }
             }
+            debug_assert!(self.checkpoints.len() as u64 <= steps + 1);
+        }
+        Ok(self)
+    }
+
+    /// Records consecutive steps, given for each the slots it wrote with their values:
+    /// every chunk of all of them hashed as one batch, then the memory roots. Each slot of
+    /// `zeros` that a step does not list holds zeros after it (its root is given).
+    fn record(
+        &mut self,
+        steps: Vec<Vec<(SlotId, &[i32])>>,
+        zeros: &[(SlotId, Hash32)],
+        pool: Option<&rayon::ThreadPool>,
+    ) -> Result<()> {
+        let all: Vec<(SlotId, &[i32])> = steps.iter().flatten().copied().collect();
+        let mut new = match pool {
+            Some(pool) => pool.install(|| self.roots.roots_of(&all, On::Pool))?,
+            None => self.roots.roots_of(&all, On::ThisThread)?,
+        }
+        .into_iter();
+        let mut memories = Vec::with_capacity(steps.len());
+        for (s, written) in steps.iter().enumerate() {
             // The memory before the step that leads to a kept checkpoint is its file.
+            let done = (self.checkpoints.len() + s) as u64;
             if let Some(store) = &self.store
                 && let Some(before) = store.manifest.file_for(done)
             {
                 store.write_checkpoint(before, &self.memory)?;
             }
-            let tensors: Vec<(SlotId, &[i32])> = match &job {
-                Job::Step(slots) => slots.iter().map(|(id, v)| (*id, v.as_slice())).collect(),
-                Job::Packed { buffer, uncleared } => packed
-                    .slots
-                    .iter()
-                    .zip(packed.offsets.windows(2))
-                    .map(|(&id, w)| (id, &buffer[w[0]..w[1]]))
-                    .chain(uncleared.iter().map(|(id, v)| (*id, v.as_slice())))
-                    .collect(),
-                Job::Threads(_) => unreachable!("handled above"),
-            };
-            if let Job::Packed { uncleared, .. } = &job {
-                for (&id, root) in packed.cleared.iter().zip(&zero_roots) {
-                    if uncleared.iter().all(|(u, _)| *u != id) {
-                        self.roots.set_root(id, *root);
-                        if self.store.is_some() {
-                            self.memory.slot_mut(id).fill(0);
-                        }
-                    }
-                }
-            }
-            let roots = &mut self.roots;
-            match &pool {
-                Some(pool) => pool.install(|| roots.update_batch(&tensors, On::Pool))?,
-                None => roots.update_batch(&tensors, On::ThisThread)?,
-            }
             // Only a store needs the memory itself (for its checkpoint files).
-            if self.store.is_some() {
-                for &(id, values) in &tensors {
+            let keep = self.store.is_some();
+            for &(id, values) in written {
+                self.roots.set_root(id, new.next().expect("one root per slot"));
+                if keep {
                     self.memory.slot_mut(id).copy_from_slice(values);
                 }
             }
-            drop(tensors);
-            if let Job::Packed { buffer, .. } = job {
-                // The run may have finished and dropped its end: nothing to give back then.
-                let _ = packed.spare.send(buffer);
+            for &(id, root) in zeros.iter().filter(|(id, _)| written.iter().all(|(w, _)| w != id)) {
+                self.roots.set_root(id, root);
+                if keep {
+                    self.memory.slot_mut(id).fill(0);
+                }
             }
-            let h = self.roots.root();
+            memories.push(self.roots.slot_roots().to_vec());
+        }
+        for h in memory_roots_many(memories) {
             self.checkpoints.push(h);
             if let Some(store) = &mut self.store {
                 store.log.append(&h)?;
             }
-            debug_assert!(done <= steps);
         }
-        Ok(self)
+        Ok(())
     }
 }
 
