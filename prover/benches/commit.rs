@@ -105,6 +105,24 @@ fn step_roots(c: &mut Criterion) {
     let mut g = c.benchmark_group("step_roots");
     g.throughput(Throughput::Bytes(bytes.len() as u64)).sample_size(50).measurement_time(Duration::from_secs(3));
     g.bench_function("raw_keccak256", |b| b.iter(|| Hash32::of(std::hint::black_box(&bytes))));
+    // The recorder hands over 8 steps at once and hashes them as one batch: here the
+    // same slots 8 times, and 8 memory roots one by one (the recorder batches those too).
+    let eight: Vec<(SlotId, &[i32])> = (0..8).flat_map(|_| recorded.iter().copied()).collect();
+    g.throughput(Throughput::Bytes(eight.iter().map(|(_, v)| 4 * v.len() as u64).sum()));
+    g.bench_function("recorded_slots_8_steps_and_roots_1_thread", |b| {
+        b.iter_custom(|iters| {
+            one.install(|| {
+                let t = std::time::Instant::now();
+                for _ in 0..iters {
+                    roots.update_many(std::hint::black_box(&eight)).unwrap();
+                    for _ in 0..8 {
+                        std::hint::black_box(roots.root());
+                    }
+                }
+                t.elapsed()
+            })
+        })
+    });
     for (name, hashed) in [("written_slots_and_root_1_thread", &slots), ("recorded_slots_and_root_1_thread", &recorded)]
     {
         g.throughput(Throughput::Bytes(hashed.iter().map(|(_, v)| 4 * v.len() as u64).sum()));
