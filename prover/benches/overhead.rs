@@ -17,7 +17,8 @@
 //!
 //! `train_root_every_step` is `train` recording a root every step on the recorder's
 //! default number of threads ([`default_hash_threads`], printed first);
-//! `train_root_hash_threads_2` on two. `steps_plain` is the bare `run_step` loop,
+//! `train_root_hash_threads_N` on N (0: on the training thread, as each hand-over is
+//! made). `steps_plain` is the bare `run_step` loop,
 //! `steps_recorder` that loop with the recorder, and `steps_root_inline` that loop
 //! hashing on the training thread itself. `train_store_k1` and `train_store_k16`
 //! record into a trace store keeping every and every 16th checkpoint.
@@ -205,6 +206,8 @@ fn main() {
             }),
         ),
         ("train_root_every_step", Box::new(|| traced_train(&job, &program, &opts, None))),
+        ("train_root_hash_threads_0", Box::new(|| traced_train(&job, &program, &opts, Some(0)))),
+        ("train_root_hash_threads_1", Box::new(|| traced_train(&job, &program, &opts, Some(1)))),
         ("train_root_hash_threads_2", Box::new(|| traced_train(&job, &program, &opts, Some(2)))),
         ("train_root_without_clears", Box::new(|| traced_train(&job, &without_clears, &opts, None))),
         ("train_store_k1", Box::new(|| stored_train(&job, &program, &opts, 1))),

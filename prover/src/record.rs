@@ -54,8 +54,6 @@ enum Job {
     /// `s` (none when the backend computes what the program says); every other cleared
     /// slot holds zeros.
     Packed { buffer: Vec<i32>, uncleared: Vec<Written> },
-    /// Hash on this many threads from now on.
-    Threads(usize),
 }
 
 /// How the written slots of [`Handover::steps`] consecutive steps travel to the
@@ -112,11 +110,13 @@ impl Handover {
 /// Environment variable that overrides [`default_hash_threads`].
 pub const HASH_THREADS_ENV: &str = "GAVEL_HASH_THREADS";
 
-/// The recorder's hashing threads unless told otherwise: the value of
-/// [`HASH_THREADS_ENV`] if it is a positive number; else 1 where the CPU hashes eight
-/// messages at once (AVX-512: one thread re-hashes a digits step in about a third of
-/// the step's time, and more threads measured slower, `docs/benchmarks.md`); else half
-/// the available parallelism, at least 1 and at most 4 (the other half is the CPU
+/// The recorder's hashing threads unless told otherwise (0: no thread of its own, the
+/// run's thread hashes): the value of [`HASH_THREADS_ENV`] if it is a number; else 0
+/// where only one core is available (a thread of its own would only take turns with the
+/// run, and the hand-overs measured dearer than hashing in place, `docs/benchmarks.md`);
+/// else 1 where the CPU hashes eight messages at once (AVX-512: one thread keeps up
+/// with the digits run using a small share of a core, and more threads measured
+/// slower); else half the available parallelism, at most 4 (the other half is the CPU
 /// backend's).
 pub fn default_hash_threads() -> usize {
     threads_from(std::env::var(HASH_THREADS_ENV).ok().as_deref(), crate::keccak::vectorized(), || {
@@ -127,10 +127,13 @@ pub fn default_hash_threads() -> usize {
 /// [`default_hash_threads`] from the environment variable's value, whether the CPU
 /// hashes eight messages at once, and the core count.
 fn threads_from(var: Option<&str>, vectorized: bool, cores: impl FnOnce() -> usize) -> usize {
-    match var.and_then(|v| v.trim().parse::<usize>().ok()) {
-        Some(n) if n > 0 => n,
+    if let Some(n) = var.and_then(|v| v.trim().parse::<usize>().ok()) {
+        return n;
+    }
+    match cores() {
+        0 | 1 => 0,
         _ if vectorized => 1,
-        _ => (cores() / 2).clamp(1, 4),
+        n => (n / 2).clamp(1, 4),
     }
 }
 
@@ -180,10 +183,23 @@ pub struct TraceWriter {
     handover: Handover,
     /// Steps recorded but not handed over yet.
     pending: Option<Pending>,
+    recorder: Recorder,
     next: u64,
     dir: Option<PathBuf>,
-    tx: Option<mpsc::SyncSender<Job>>,
-    worker: Option<thread::JoinHandle<Result<Worker>>>,
+}
+
+/// Where the hashing runs.
+#[derive(Debug)]
+enum Recorder {
+    /// Not started yet: starts with the first hand-over, on `threads` threads of its own
+    /// (none: on the run's thread).
+    Idle { hasher: Box<Hasher>, threads: usize },
+    /// On a thread of its own, fed through a bounded queue.
+    Thread { tx: mpsc::SyncSender<Job>, handle: thread::JoinHandle<Result<Worker>> },
+    /// On the run's thread, as each hand-over is made.
+    Inline(Box<Hasher>),
+    /// Stopped by an error, or finished.
+    Stopped,
 }
 
 impl TraceWriter {
@@ -313,7 +329,6 @@ impl TraceWriter {
     }
 
     fn start(program: Arc<Program>, next: u64, dir: Option<PathBuf>, worker: Worker) -> Self {
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
         let (spare_tx, spare_rx) = mpsc::channel();
         let handover = Handover::new(&program, spare_rx);
         let packed = Packed {
@@ -322,32 +337,65 @@ impl TraceWriter {
             cleared: handover.cleared.clone(),
             spare: spare_tx,
         };
-        let steps = program.steps;
-        let handle = thread::Builder::new()
-            .name("gavel-trace".into())
-            .spawn(move || worker.run(steps, rx, packed))
-            .expect("spawning the trace recorder thread");
-        Self { program, handover, pending: None, next, dir, tx: Some(tx), worker: Some(handle) }
+        let hasher = Box::new(Hasher { worker, packed, zeros: None, pool: None });
+        let recorder = Recorder::Idle { hasher, threads: default_hash_threads() };
+        Self { program, handover, pending: None, recorder, next, dir }
     }
 
-    /// Hashes on `threads` threads (at least 1) from the next step on, instead of
-    /// [`default_hash_threads`]. With one, the recorder thread hashes alone; with more,
-    /// on a pool of its own (never the global rayon pool the CPU backend runs on). More
-    /// threads shorten each step's hashing; they also compete with the backend for
-    /// cores.
+    /// Hashes on `threads` threads of the recorder's own instead of
+    /// [`default_hash_threads`]: with 0, on the run's thread as each hand-over is made;
+    /// with 1, on one thread fed through a short queue; with more, on a pool of its own
+    /// (never the global rayon pool the CPU backend runs on). More threads shorten each
+    /// hand-over's hashing; they also compete with the backend for cores. Only before the
+    /// first step is recorded.
     pub fn with_hash_threads(mut self, threads: usize) -> Result<Self> {
-        self.send(Job::Threads(threads.max(1)))?;
+        match &mut self.recorder {
+            Recorder::Idle { threads: t, .. } if self.pending.is_none() => *t = threads,
+            _ => return Err(Error::Inconsistent("hashing threads are chosen before the first step".into())),
+        }
         Ok(self)
     }
 
-    /// Hands `job` to the recorder thread, or reports why it stopped.
+    /// Hands `job` to the recorder (starting it on the first job), or reports why it
+    /// stopped.
     fn send(&mut self, job: Job) -> Result<()> {
-        let tx = self.tx.as_ref().expect("present until finish");
-        if tx.send(job).is_err() {
-            // The worker stopped on an error: report it.
-            return Err(self.join().err().unwrap_or_else(|| Error::Inconsistent("trace recorder stopped".into())));
+        if let Recorder::Idle { .. } = self.recorder {
+            let Recorder::Idle { hasher, threads } = std::mem::replace(&mut self.recorder, Recorder::Stopped) else {
+                unreachable!("matched above")
+            };
+            self.recorder = if threads == 0 {
+                Recorder::Inline(hasher)
+            } else {
+                let (tx, rx) = mpsc::sync_channel(QUEUE);
+                let steps = self.program.steps;
+                let handle = thread::Builder::new()
+                    .name("gavel-trace".into())
+                    .spawn(move || hasher.run(steps, threads, rx))
+                    .expect("spawning the trace recorder thread");
+                Recorder::Thread { tx, handle }
+            };
         }
-        Ok(())
+        match &mut self.recorder {
+            Recorder::Thread { tx, .. } => {
+                if tx.send(job).is_err() {
+                    // The recorder stopped on an error: report it.
+                    return Err(self
+                        .join()
+                        .err()
+                        .unwrap_or_else(|| Error::Inconsistent("trace recorder stopped".into())));
+                }
+                Ok(())
+            }
+            Recorder::Inline(hasher) => {
+                let done = hasher.handle(job);
+                if done.is_err() {
+                    self.recorder = Recorder::Stopped;
+                }
+                done
+            }
+            Recorder::Idle { .. } => unreachable!("started above"),
+            Recorder::Stopped => Err(Error::Inconsistent("trace recorder stopped".into())),
+        }
     }
 
     /// The store folder, if any.
@@ -424,10 +472,16 @@ impl TraceWriter {
         Ok(())
     }
 
+    /// Stops the recorder once it has handled every job, and returns its state.
     fn join(&mut self) -> Result<Worker> {
-        self.tx = None;
-        let handle = self.worker.take().ok_or_else(|| Error::Inconsistent("trace recorder already stopped".into()))?;
-        handle.join().unwrap_or_else(|_| Err(Error::Inconsistent("trace recorder panicked".into())))
+        match std::mem::replace(&mut self.recorder, Recorder::Stopped) {
+            Recorder::Idle { hasher, .. } | Recorder::Inline(hasher) => Ok(hasher.worker),
+            Recorder::Thread { tx, handle } => {
+                drop(tx);
+                handle.join().unwrap_or_else(|_| Err(Error::Inconsistent("trace recorder panicked".into())))
+            }
+            Recorder::Stopped => Err(Error::Inconsistent("trace recorder already stopped".into())),
+        }
     }
 
     /// Waits for the recorder and returns the commitments. With a store, makes every
@@ -463,12 +517,9 @@ impl Drop for TraceWriter {
     fn drop(&mut self) {
         // What was recorded is kept (a store stopped early resumes from it); an error
         // here has nowhere to go, and the next open of the store reports the state.
-        if self.tx.is_some() {
+        if !matches!(self.recorder, Recorder::Stopped) {
             let _ = self.hand_over();
-        }
-        self.tx = None;
-        if let Some(h) = self.worker.take() {
-            let _ = h.join();
+            let _ = self.join();
         }
     }
 }
@@ -533,45 +584,72 @@ struct Packed {
     spare: mpsc::Sender<Vec<i32>>,
 }
 
+/// The recorder: its state, its end of the hand-over and where it hashes.
+#[derive(Debug)]
+struct Hasher {
+    worker: Worker,
+    packed: Packed,
+    /// The cleared slots with the roots of zeros (computed with the first hand-over).
+    zeros: Option<Vec<(SlotId, Hash32)>>,
+    /// A pool of its own, for two or more threads.
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl Hasher {
+    /// The recorder thread: hashes on `threads` threads until the run hangs up.
+    fn run(mut self: Box<Self>, steps: u64, threads: usize, rx: mpsc::Receiver<Job>) -> Result<Worker> {
+        // Started here, not on the run's thread: the run only waits for the channel.
+        self.pool = hash_pool(threads)?;
+        for job in rx {
+            self.handle(job)?;
+            debug_assert!(self.worker.checkpoints.len() as u64 <= steps + 1);
+        }
+        Ok(self.worker)
+    }
+
+    fn handle(&mut self, job: Job) -> Result<()> {
+        let pool = self.pool.as_ref();
+        match job {
+            Job::Step(slots) => {
+                let written = slots.iter().map(|(id, v)| (*id, v.as_slice())).collect();
+                self.worker.record(vec![written], &[], pool)
+            }
+            Job::Packed { buffer, uncleared } => {
+                let packed = &self.packed;
+                let zeros = match &self.zeros {
+                    Some(z) => z,
+                    None => {
+                        let roots = &self.worker.roots;
+                        let z =
+                            packed.cleared.iter().map(|&id| Ok((id, roots.zero_root(id)?))).collect::<Result<_>>()?;
+                        self.zeros.insert(z)
+                    }
+                };
+                let per_step = *packed.offsets.last().expect("0 first");
+                let written = uncleared
+                    .iter()
+                    .enumerate()
+                    .map(|(s, extra)| {
+                        let part = &buffer[s * per_step..(s + 1) * per_step];
+                        (packed.slots.iter().zip(packed.offsets.windows(2)))
+                            .map(|(&id, w)| (id, &part[w[0]..w[1]]))
+                            .chain(extra.iter().map(|(id, v)| (*id, v.as_slice())))
+                            .collect()
+                    })
+                    .collect();
+                self.worker.record(written, zeros, pool)?;
+                // The run may have finished and dropped its end: nothing to give back then.
+                let _ = packed.spare.send(buffer);
+                Ok(())
+            }
+        }
+    }
+}
+
 impl Worker {
     fn new(checkpoints: Vec<Hash32>, memory: Memory, roots: MemoryRoots, store: Option<Store>) -> Self {
         Self { memory, roots, checkpoints, store }
     }
-
-    fn run(mut self, steps: u64, rx: mpsc::Receiver<Job>, packed: Packed) -> Result<Self> {
-        // Started here, not on the run's thread: the run only waits for the channel.
-        let mut pool = hash_pool(default_hash_threads())?;
-        let zeros = packed.cleared.iter().map(|&id| Ok((id, self.roots.zero_root(id)?))).collect::<Result<Vec<_>>>()?;
-        for job in rx {
-            match job {
-                Job::Threads(n) => pool = hash_pool(n)?,
-                Job::Step(slots) => {
-                    let written = slots.iter().map(|(id, v)| (*id, v.as_slice())).collect();
-                    self.record(vec![written], &[], pool.as_ref())?;
-                }
-                Job::Packed { buffer, uncleared } => {
-                    let per_step = *packed.offsets.last().expect("0 first");
-                    let written = uncleared
-                        .iter()
-                        .enumerate()
-                        .map(|(s, extra)| {
-                            let part = &buffer[s * per_step..(s + 1) * per_step];
-                            (packed.slots.iter().zip(packed.offsets.windows(2)))
-                                .map(|(&id, w)| (id, &part[w[0]..w[1]]))
-                                .chain(extra.iter().map(|(id, v)| (*id, v.as_slice())))
-                                .collect()
-                        })
-                        .collect();
-                    self.record(written, &zeros, pool.as_ref())?;
-                    // The run may have finished and dropped its end: nothing to give back then.
-                    let _ = packed.spare.send(buffer);
-                }
-            }
-            debug_assert!(self.checkpoints.len() as u64 <= steps + 1);
-        }
-        Ok(self)
-    }
-
     /// Records consecutive steps, given for each the slots it wrote with their values:
     /// every chunk of all of them hashed as one batch, then the memory roots. Each slot of
     /// `zeros` that a step does not list holds zeros after it (its root is given).
@@ -711,14 +789,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hash_threads_default_to_one_where_vectorized_else_half_the_cores() {
+    fn hash_threads_default_to_none_on_one_core_one_where_vectorized_else_half_the_cores() {
         assert_eq!(threads_from(None, true, || 16), 1);
         assert_eq!(threads_from(None, false, || 16), 4);
         assert_eq!(threads_from(None, false, || 6), 3);
-        assert_eq!(threads_from(None, false, || 1), 1);
+        assert_eq!(threads_from(None, false, || 2), 1);
+        assert_eq!(threads_from(None, false, || 1), 0);
+        assert_eq!(threads_from(None, true, || 1), 0);
         assert_eq!(threads_from(Some(" 3 "), true, || 16), 3);
-        assert_eq!(threads_from(Some("0"), false, || 2), 1);
+        assert_eq!(threads_from(Some("0"), false, || 2), 0);
         assert_eq!(threads_from(Some("many"), true, || 2), 1);
+    }
+
+    #[test]
+    fn every_way_of_hashing_records_the_same_trace_and_store() {
+        use gavel_executor::{CpuBackend, JobSpec, TrainOptions, train};
+        let repo = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let mut spec = JobSpec::load(&repo.join("examples/digits.toml")).unwrap();
+        spec.job.steps = 21; // two full hand-overs of 8 steps and a part
+        let job = spec.compile().unwrap();
+        let program = Arc::new(job.program.clone());
+        let memory = Memory::initial(&program, &job.inputs).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let run = |threads: usize| {
+            let store = dir.path().join(format!("t{threads}"));
+            let writer = TraceWriter::create(&store, program.clone(), &job.inputs, 4).unwrap();
+            let writer = writer.with_hash_threads(threads).unwrap();
+            let mut cpu = CpuBackend::new(program.clone(), memory.clone());
+            let mut traced = Traced::new(&mut cpu, writer);
+            train(&job, &mut traced, &TrainOptions::default(), |_| {}).unwrap();
+            let summary = traced.finish().unwrap();
+            crate::TraceStore::open(&store).unwrap().check().unwrap();
+            (summary, std::fs::read(store.join(files::ROOTS)).unwrap())
+        };
+        let inline = run(0);
+        assert_eq!(inline.0.checkpoints.len(), 22);
+        assert_eq!(run(1), inline);
+        assert_eq!(run(3), inline);
+        // Chosen before the first step only.
+        let mut cpu = CpuBackend::new(program.clone(), memory.clone());
+        let mut writer = TraceWriter::in_memory(program.clone(), memory.clone()).unwrap();
+        cpu.run_step(0).unwrap();
+        writer.record_step(0, &mut cpu).unwrap();
+        assert!(writer.with_hash_threads(1).is_err());
     }
 
     /// The roots a recording of `steps` digits steps commits, through a fault at
