@@ -1,15 +1,18 @@
 //! Recording a run: a checkpoint root after every step, and optionally a trace store.
 //!
-//! The hashing runs on a recorder thread fed through a short bounded queue, so on a
-//! machine with spare cores the commitment costs the run little more than copying the
-//! slots a step wrote: the run waits only when the recorder falls [`QUEUE`] steps
-//! behind. Only those slots are read and re-hashed (constants and slots no operator
-//! writes keep the roots they had at step 0; a slot the step body clears, checked to
-//! hold zeros, takes the root of zeros without being copied or hashed), all of one
-//! step's together, so that
-//! equal-length preimages are hashed several at a time, on the recorder thread or on
-//! a small pool of its own ([`TraceWriter::with_hash_threads`]): never on the global
-//! rayon pool that the CPU backend computes on.
+//! After each step only the slots the step body writes are read (constants and slots no
+//! operator writes keep the roots they had at step 0), and of those only the ones it
+//! does not clear are copied and re-hashed: a cleared slot is checked to hold zeros and
+//! takes the root of zeros. The copies of up to eight consecutive steps ([`Handover`])
+//! go to the recorder together and are hashed as one batch, so that equal-length
+//! preimages (the same slot of several steps) fill the lanes of the vectorised keccak.
+//!
+//! The recorder runs on a thread of its own fed through a short bounded queue, so on a
+//! machine with spare cores the commitment costs the run little more than the copies
+//! (the run waits only when the recorder falls [`QUEUE`] hand-overs behind), or on a
+//! small pool of its own; where only one core is available it hashes on the run's own
+//! thread instead ([`TraceWriter::with_hash_threads`], [`default_hash_threads`]). Never
+//! on the global rayon pool that the CPU backend computes on.
 
 use std::{
     collections::BTreeSet,
@@ -38,7 +41,7 @@ const QUEUE: usize = 4;
 /// few chunks of each length, too few to fill the lanes of one batch, while the same
 /// slot of several steps gives as many equal-length messages as steps. It also wakes
 /// the recorder once per hand-over instead of once per step.
-const HANDOVER_ELEMENTS: usize = 8 * crate::commit::CHUNK_ELEMENTS * keccak::LANES;
+const HANDOVER_ELEMENTS: usize = 8 * CHUNK_ELEMENTS * keccak::LANES;
 
 /// The slots one step wrote, with their new values.
 type Written = Vec<(SlotId, Vec<i32>)>;
