@@ -123,7 +123,11 @@ impl Memory {
 
     /// Every slot's little-endian bytes, concatenated in slot order.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.slots.iter().flat_map(|s| s.iter().flat_map(|v| v.to_le_bytes())).collect()
+        let mut out = Vec::with_capacity(4 * self.slots.iter().map(|s| s.len()).sum::<usize>());
+        for v in self.slots.iter().flat_map(|s| s.iter()) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
     }
 
     /// keccak256 of [`Memory::to_bytes`].

@@ -29,7 +29,9 @@
 //! disturbs much less.
 //!
 //! `cargo bench -p gavel-prover --bench overhead [-- ROUNDS] [--compact] [--only a,b]
-//! [--base NAME]` (15 rounds by default). `--compact` prints a Markdown table; `--only`
+//! [--base NAME] [--steps N]` (15 rounds of 200 steps by default; a run's fixed costs,
+//! such as `h_0` over the whole memory and `train`'s final memory digest, weigh less in
+//! longer runs). `--compact` prints a Markdown table; `--only`
 //! runs the base entry and the named ones; ratios are to `--base` (`train` by default). The
 //! digits spec is read from the repository the bench was built in, or from the current
 //! folder if that one is gone (a bench binary copied to another machine).
@@ -45,13 +47,11 @@ use gavel_executor::{
 };
 use gavel_prover::{MemoryRoots, TraceWriter, Traced, default_hash_threads};
 
-const STEPS: u64 = 200;
-
-fn digits() -> CompiledJob {
+fn digits(steps: u64) -> CompiledJob {
     let built = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let repo = if built.join("examples/digits.toml").exists() { built } else { PathBuf::from(".") };
     let mut spec = JobSpec::load(&repo.join("examples/digits.toml")).expect("digits spec");
-    spec.job.steps = STEPS;
+    spec.job.steps = steps;
     spec.compile().expect("digits compiles")
 }
 
@@ -59,12 +59,12 @@ fn backend(program: &Arc<Program>, job: &CompiledJob) -> CpuBackend {
     CpuBackend::new(program.clone(), Memory::initial(program, &job.inputs).unwrap())
 }
 
-/// `STEPS` bare steps, each followed by what the recorder does, on this thread: check
+/// The program's steps, bare, each followed by what the recorder does, on this thread: check
 /// that the cleared slots hold zeros, re-hash the other written slots (the cleared
 /// ones once, after the first step), take the memory root.
 fn steps_with_roots(mut be: CpuBackend, program: &Program, hashed: &[SlotId], cleared: &[SlotId]) {
     let mut roots = MemoryRoots::new(program, be.memory()).unwrap();
-    for step in 0..STEPS {
+    for step in 0..program.steps {
         be.run_step(step).unwrap();
         assert!(cleared.iter().all(|&id| be.slot_is_zero(id).unwrap()));
         let rehash = if step == 0 { [hashed, cleared].concat() } else { hashed.to_vec() };
@@ -139,7 +139,10 @@ fn stored_train(job: &CompiledJob, program: &Arc<Program>, opts: &TrainOptions, 
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rounds: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(15);
+    // ROUNDS: the first number that is not an option's value (`cargo bench` also
+    // passes `--bench`).
+    let takes_value = |i: usize| i > 0 && ["--only", "--base", "--steps"].contains(&args[i - 1].as_str());
+    let rounds: usize = (0..args.len()).filter(|&i| !takes_value(i)).find_map(|i| args[i].parse().ok()).unwrap_or(15);
     let compact = args.iter().any(|a| a == "--compact");
     let only: Option<Vec<String>> = args
         .iter()
@@ -148,7 +151,9 @@ fn main() {
         .map(|list| list.split(',').map(str::to_owned).collect());
     let base_name = args.iter().position(|a| a == "--base").and_then(|i| args.get(i + 1)).map_or("train", |s| s);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let job = digits();
+    let steps: u64 =
+        args.iter().position(|a| a == "--steps").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(200);
+    let job = digits(steps);
     let program = Arc::new(job.program.clone());
     let cleared_mask = program.cleared_slots();
     let mut written: Vec<SlotId> = program.ops.iter().map(Op::output).collect();
@@ -171,14 +176,14 @@ fn main() {
             "steps_plain",
             Box::new(|| {
                 let mut be = backend(&program, &job);
-                time(|| (0..STEPS).for_each(|s| be.run_step(s).unwrap()))
+                time(|| (0..program.steps).for_each(|s| be.run_step(s).unwrap()))
             }),
         ),
         (
             "steps_plain_without_clears",
             Box::new(|| {
                 let mut be = backend(&without_clears, &job);
-                time(|| (0..STEPS).for_each(|s| be.run_step(s).unwrap()))
+                time(|| (0..program.steps).for_each(|s| be.run_step(s).unwrap()))
             }),
         ),
         (
@@ -197,7 +202,7 @@ fn main() {
                         .unwrap()
                         .with_hash_threads(1)
                         .unwrap();
-                    for step in 0..STEPS {
+                    for step in 0..program.steps {
                         be.run_step(step).unwrap();
                         writer.record_step(step, &mut be).unwrap();
                     }
@@ -234,7 +239,7 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load = load.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     println!(
-        "{rounds} rounds x {STEPS} steps, {cores} cores, load {load} (after), {} hash threads by default; \
+        "{rounds} rounds x {steps} steps, {cores} cores, load {load} (after), {} hash threads by default; \
          ratios to `{base_name}`: median of the per-round ratios (first .. last quartile)",
         default_hash_threads()
     );
