@@ -146,11 +146,12 @@ pub fn memory_root(slot_roots: &[Hash32]) -> Hash32 {
 }
 
 /// The memory roots of several memories given by their slot roots (each at least one
-/// slot), computed together: the slot trees' nodes of each height as one batch, then
-/// the wrappers. Each is what [`memory_root`] gives.
-pub(crate) fn memory_roots_many(mut slot_roots: Vec<Vec<Hash32>>) -> Vec<Hash32> {
+/// slot), computed together: the slot trees' nodes of each height as one batch (those
+/// `memo` holds taken from it, [`merkle::roots_many_memo`]), then the wrappers. Each is
+/// what [`memory_root`] gives.
+pub(crate) fn memory_roots_many(mut slot_roots: Vec<Vec<Hash32>>, memo: &mut merkle::NodeMemo) -> Vec<Hash32> {
     let counts: Vec<u32> = slot_roots.iter().map(|r| r.len() as u32).collect();
-    merkle::roots_many(&mut slot_roots);
+    merkle::roots_many_memo(&mut slot_roots, memo);
     let bodies: Vec<[u8; 36]> = counts
         .iter()
         .zip(&slot_roots)
@@ -286,7 +287,16 @@ mod tests {
             .map(|(m, &n)| (0..n).map(|i| Hash32::of(&[m as u8, i as u8])).collect())
             .collect();
         let one_by_one: Vec<Hash32> = memories.iter().map(|m| memory_root(m)).collect();
-        assert_eq!(memory_roots_many(memories), one_by_one);
+        let mut memo = merkle::NodeMemo::default();
+        assert_eq!(memory_roots_many(memories.clone(), &mut memo), one_by_one);
+        assert!(!memo.is_empty());
+        // Again from the nodes remembered, and with one leaf changed: nothing stale.
+        assert_eq!(memory_roots_many(memories.clone(), &mut memo), one_by_one);
+        let mut changed = memories;
+        changed[4][17] = Hash32::of(b"changed");
+        let expected: Vec<Hash32> = changed.iter().map(|m| memory_root(m)).collect();
+        assert_ne!(expected[4], one_by_one[4]);
+        assert_eq!(memory_roots_many(changed, &mut memo), expected);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! exactly `d` siblings whatever the index. Leaves are themselves tagged hashes
 //! (see [`Tag`]), so no leaf can be read as an inner node or the other way round.
 
+use std::{collections::HashMap, hash::BuildHasherDefault};
+
 use gavel_executor::Hash32;
 use tiny_keccak::{Hasher, Keccak};
 
@@ -132,24 +134,85 @@ fn hash_pairs(pairs: &[[u8; 64]], out: &mut [Hash32]) {
 /// leaves (at least one) and is left holding its root alone. The nodes of one height
 /// are hashed as one batch across all the trees.
 pub(crate) fn roots_many(trees: &mut [Vec<Hash32>]) {
+    reduce(trees, None);
+}
+
+/// Inner nodes by their children (`left ‖ right`): a node is a function of its children
+/// alone, so one computed before can be taken again instead of hashed.
+pub(crate) type NodeMemo = HashMap<[u8; 64], Hash32, BuildHasherDefault<ChildWords>>;
+
+/// [`roots_many`], taking from `memo` every node it holds and hashing only the others;
+/// `memo` is left holding the nodes of these trees. For trees that change in a few
+/// leaves from one call to the next (the slot trees of consecutive steps), most nodes
+/// are hashed once.
+pub(crate) fn roots_many_memo(trees: &mut [Vec<Hash32>], memo: &mut NodeMemo) {
+    reduce(trees, Some(memo));
+}
+
+fn reduce(trees: &mut [Vec<Hash32>], memo: Option<&mut NodeMemo>) {
     let mut pairs: Vec<[u8; 64]> = Vec::new();
     let mut out: Vec<Hash32> = Vec::new();
+    let mut seen = NodeMemo::with_capacity_and_hasher(memo.as_ref().map_or(0, |m| m.len()), Default::default());
     for pad in zeros() {
         pairs.clear();
         for t in trees.iter().filter(|t| t.len() > 1) {
             pairs.extend(t.chunks(2).map(|p| concat(&p[0], p.get(1).unwrap_or(pad))));
         }
         if pairs.is_empty() {
-            return;
+            break;
         }
         out.clear();
         out.resize(pairs.len(), Hash32::default());
-        hash_pairs(&pairs, &mut out);
+        match memo.as_deref() {
+            None => hash_pairs(&pairs, &mut out),
+            Some(known) => {
+                let mut missing: Vec<[u8; 64]> = Vec::new();
+                for p in &pairs {
+                    if !seen.contains_key(p) {
+                        match known.get(p) {
+                            Some(h) => seen.insert(*p, *h),
+                            None => {
+                                missing.push(*p);
+                                seen.insert(*p, Hash32::default())
+                            }
+                        };
+                    }
+                }
+                let mut hashed = vec![Hash32::default(); missing.len()];
+                hash_pairs(&missing, &mut hashed);
+                seen.extend(missing.into_iter().zip(hashed));
+                for (o, p) in out.iter_mut().zip(&pairs) {
+                    *o = seen[p];
+                }
+            }
+        }
         let mut next = out.iter();
         for t in trees.iter_mut().filter(|t| t.len() > 1) {
             let n = t.len().div_ceil(2);
             t.clear();
             t.extend(next.by_ref().take(n));
+        }
+    }
+    if let Some(memo) = memo {
+        *memo = seen;
+    }
+}
+
+/// The hasher of [`NodeMemo`]: its keys are two keccak digests, already uniform, so the
+/// first 8 bytes of each make the hash.
+#[derive(Default)]
+pub(crate) struct ChildWords(u64);
+
+impl std::hash::Hasher for ChildWords {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // The key's bytes come in one call of 64; the slice length before them is skipped.
+        if let (Some(l), Some(r)) = (bytes.get(..8), bytes.get(32..40)) {
+            let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+            self.0 = word(l) ^ word(r).rotate_left(29);
         }
     }
 }

@@ -572,6 +572,9 @@ struct Worker {
     roots: MemoryRoots,
     checkpoints: Vec<Hash32>,
     store: Option<Store>,
+    /// The slot-tree nodes of the last memory roots: the slots a step does not write
+    /// keep their subtrees.
+    nodes: crate::merkle::NodeMemo,
 }
 
 /// The recorder's end of the [`Handover`].
@@ -651,7 +654,7 @@ impl Hasher {
 
 impl Worker {
     fn new(checkpoints: Vec<Hash32>, memory: Memory, roots: MemoryRoots, store: Option<Store>) -> Self {
-        Self { memory, roots, checkpoints, store }
+        Self { memory, roots, checkpoints, store, nodes: Default::default() }
     }
     /// Records consecutive steps, given for each the slots it wrote with their values:
     /// every chunk of all of them hashed as one batch, then the memory roots. Each slot of
@@ -693,7 +696,7 @@ impl Worker {
             }
             memories.push(self.roots.slot_roots().to_vec());
         }
-        for h in memory_roots_many(memories) {
+        for h in memory_roots_many(memories, &mut self.nodes) {
             self.checkpoints.push(h);
             if let Some(store) = &mut self.store {
                 store.log.append(&h)?;
