@@ -427,15 +427,23 @@ impl TraceWriter {
             buffer: handover.buffer(),
             uncleared: Vec::with_capacity(handover.steps),
         });
+        let start = pending.buffer.len();
         for (i, &id) in handover.slots.iter().enumerate() {
-            let values = backend.read_slot(id)?;
             let expected = handover.offsets[i + 1] - handover.offsets[i];
-            if values.len() != expected {
-                return Err(Error::Inconsistent(format!(
-                    "slot {id} read back {} elements, the program has {expected}",
-                    values.len()
-                )));
-            }
+            let values = match backend.read_slot(id) {
+                Ok(v) if v.len() == expected => v,
+                other => {
+                    // The steps before this one stay whole in the hand-over.
+                    pending.buffer.truncate(start);
+                    return Err(match other {
+                        Ok(v) => Error::Inconsistent(format!(
+                            "slot {id} read back {} elements, the program has {expected}",
+                            v.len()
+                        )),
+                        Err(e) => e.into(),
+                    });
+                }
+            };
             pending.buffer.extend_from_slice(&values);
         }
         pending.uncleared.push(uncleared);
