@@ -19,9 +19,7 @@ fn bench(c: &mut Criterion) {
     let job = spec.compile().expect("compiles");
     let program = Arc::new(job.program.clone());
     let memory = Memory::initial(&program, &job.inputs).expect("inputs");
-    let mut without_clears = job.program.clone();
-    without_clears.ops.truncate(program.ops.len() - program.cleared_slots().iter().filter(|&&c| c).count());
-    let without_clears = Arc::new(without_clears);
+    let without_clears = Arc::new(job.program.without_clears());
 
     let mut choices = vec![("cpu", BackendChoice::Cpu, None)];
     for (label, mode) in [("gpu_native", Int64Mode::Native), ("gpu_emulated", Int64Mode::Emulated)] {

@@ -47,9 +47,9 @@ impl Backend for CpuBackend {
     fn run_ops(&mut self, step: u64, ops: Range<usize>) -> Result<()> {
         for i in ops {
             let op = &self.program.ops[i];
-            if let Op::Scale { factor: 0, out, .. } = *op {
-                // A clear: zeros in place, no new buffer (see `execute_op`).
-                self.memory.slot_mut(out).fill(0);
+            if op.is_clear() {
+                // Zeros in place, no new buffer (see `execute_op`).
+                self.memory.slot_mut(op.output()).fill(0);
                 continue;
             }
             let out = execute_op(&self.program, op, step, &self.memory);

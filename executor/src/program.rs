@@ -289,6 +289,12 @@ impl Op {
         }
     }
 
+    /// Whether it is a **clear**: a `scale` by 0, whose output is zeros whatever its
+    /// input (`fx_mul(v, 0) = 0`), so backends may write zeros without reading anything.
+    pub fn is_clear(&self) -> bool {
+        matches!(self, Op::Scale { factor: 0, .. })
+    }
+
     /// Short lower-case name, as in the serialized `op` tag.
     pub fn name(&self) -> &'static str {
         match self {
@@ -442,9 +448,16 @@ impl Program {
     pub fn cleared_slots(&self) -> Vec<bool> {
         let mut cleared = vec![false; self.slots.len()];
         for op in &self.ops {
-            cleared[op.output() as usize] = matches!(op, Op::Scale { factor: 0, .. });
+            cleared[op.output() as usize] = op.is_clear();
         }
         cleared
+    }
+
+    /// The program without its clears ([`Op::is_clear`]): for a compiled training
+    /// program, the step body it had before the compiler cleared its step-local slots
+    /// (what benchmarks compare against).
+    pub fn without_clears(&self) -> Program {
+        Program { ops: self.ops.iter().filter(|op| !op.is_clear()).cloned().collect(), ..self.clone() }
     }
 
     /// Shape of a slot (the slot must exist).
@@ -759,6 +772,26 @@ mod tests {
         assert_eq!(p.cleared_slots(), [false, true, false, false]);
         // `b` is first written then read: step-local; `c` and `d` are never read.
         assert_eq!(p.step_local_slots(), [false, true, false, false]);
+    }
+
+    #[test]
+    fn without_clears_drops_every_scale_by_zero_and_nothing_else() {
+        let ops = vec![
+            Op::Relu { a: 0, out: 1 },
+            Op::Scale { a: 1, factor: 0, out: 1 },
+            Op::Scale { a: 0, factor: 1, out: 2 },
+            Op::Scale { a: 0, factor: 0, out: 2 },
+        ];
+        let p = Program {
+            version: PROGRAM_VERSION,
+            slots: vec![var("a", &[2]), var("b", &[2]), var("c", &[2])],
+            ops,
+            steps: 2,
+        };
+        let kept = p.without_clears();
+        assert_eq!(kept.ops, [p.ops[0].clone(), p.ops[2].clone()]);
+        assert_eq!((&kept.slots, kept.steps), (&p.slots, p.steps));
+        assert!(!kept.cleared_slots().contains(&true));
     }
 
     /// `c = a x b` with `a [4, 8]`, `b [8, 3]`, plus a constant.

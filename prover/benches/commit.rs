@@ -86,9 +86,7 @@ fn tensor_root_vs_keccak(c: &mut Criterion) {
 fn step_roots(c: &mut Criterion) {
     let job = digits();
     let cleared = job.program.cleared_slots();
-    let mut uncleared = job.program.clone();
-    uncleared.ops.truncate(uncleared.ops.len() - cleared.iter().filter(|&&c| c).count());
-    let program = Arc::new(uncleared);
+    let program = Arc::new(job.program.without_clears());
     let mut be = CpuBackend::new(program.clone(), Memory::initial(&program, &job.inputs).unwrap());
     for step in 0..3 {
         be.run_step(step).unwrap();

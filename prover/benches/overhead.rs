@@ -160,12 +160,7 @@ fn main() {
     written.sort();
     written.dedup();
     let (cleared, hashed): (Vec<SlotId>, Vec<SlotId>) = written.iter().partition(|&&id| cleared_mask[id as usize]);
-    let without_clears = {
-        let mut p = job.program.clone();
-        p.ops.truncate(p.ops.len() - cleared.len());
-        assert!(!p.cleared_slots().contains(&true), "the clears end the step body");
-        Arc::new(p)
-    };
+    let without_clears = Arc::new(job.program.without_clears());
     let opts = TrainOptions::default();
 
     type Entry<'a> = (&'static str, Box<dyn Fn() -> Sample + 'a>);

@@ -664,6 +664,7 @@ impl Worker {
     fn new(checkpoints: Vec<Hash32>, memory: Memory, roots: MemoryRoots, store: Option<Store>) -> Self {
         Self { memory, roots, checkpoints, store, nodes: Default::default() }
     }
+
     /// Records consecutive steps, given for each the slots it wrote with their values:
     /// every chunk of all of them hashed as one batch, then the memory roots. Each slot of
     /// `zeros` that a step does not list holds zeros after it (its root is given).

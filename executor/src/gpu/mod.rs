@@ -186,7 +186,7 @@ impl OpRun {
             grid,
             copy_out: through_scratch.then(|| (launch.out, slot_bytes(program, launch.out))),
             gather: launch.gather.map(|(t, b)| GatherRow { t, b, current: 0 }),
-            clear: matches!(program.ops[i], crate::program::Op::Scale { factor: 0, .. }).then_some(launch.out),
+            clear: program.ops[i].is_clear().then_some(launch.out),
         })
     }
 }
